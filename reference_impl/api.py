@@ -1,0 +1,155 @@
+"""``solve``: one formulation × one instance × one solver → one :class:`ResultRecord`.
+
+This is the single place where a solver's claims meet the formulation's evaluator
+(DESIGN.md, idea 3): a run is ``optimal`` only if the evaluator confirms feasibility and the
+gap recomputed from the evaluator's objective and the solver's bound is within tolerance.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from typing import Any
+
+from . import __version__
+from .errors import MiobenchError
+from .formulations.base import FEASIBILITY_TOL, Formulation
+from .instances import resolve_instance
+from .instances.instance import Instance
+from .provenance import git_commit, machine
+from .record import ResultRecord, relative_gap
+from .registry import get_formulation
+from .solvers import SolverOutcome, check_solver_name, relaxation_bound, solve_model
+
+#: Slack on top of the requested relative gap before a solver's optimality claim is refuted.
+GAP_SLACK = 1e-6
+
+
+def capable_solvers(formulation: Formulation) -> list[str]:
+    """Solvers that can take this formulation (Pyomo solvers by class, plus native ones)."""
+    from .solvers import PYOMO_SOLVERS, supports
+
+    return [s for s in PYOMO_SOLVERS if supports(s, formulation.problem_class)] + list(formulation.native_solvers)
+
+
+def _count(model) -> tuple[int, int]:
+    import pyomo.environ as pyo
+
+    n_vars = sum(1 for _ in model.component_data_objects(pyo.Var, active=True))
+    n_cons = sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True))
+    return n_vars, n_cons
+
+
+def solve(
+    formulation_id: str,
+    instance: Any,
+    solver: str = "scip",
+    time_limit: float = 60.0,
+    *,
+    rel_gap: float = 1e-4,
+    threads: int = 1,
+    seed: int = 0,
+    repeat: int = 0,
+    root_relaxation: bool = False,
+    **hyperparameters: Any,
+) -> ResultRecord:
+    """Solve ``formulation_id`` on ``instance`` and return the evaluated result record.
+
+    ``instance`` is a catalogue id, an ``.npz`` path, a mapping of arrays or an
+    :class:`Instance`. Hyperparameters (``k``, ``lambda0``, ``lambda2``, ``M``, ...) are keyword
+    arguments. Bad input raises a :class:`MiobenchError` with one clear message; solver
+    trouble (unsupported class, missing package, license limits, time limit) is a status.
+    """
+    formulation = get_formulation(formulation_id)
+    check_solver_name(solver, formulation.native_solvers)
+    if not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        from .errors import InputError
+
+        raise InputError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
+    inst: Instance = resolve_instance(instance)
+    params = formulation.validate(inst, dict(hyperparameters))
+    record = ResultRecord(
+        formulation=formulation.id, solver=solver, instance=inst.id, instance_sha256=inst.sha256,
+        params=dict(hyperparameters),
+        repeat=repeat, time_limit=float(time_limit), rel_gap=float(rel_gap), threads=int(threads), seed=int(seed),
+        git_commit=git_commit(), machine=machine(), miobench_version=__version__,
+        timestamp=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    record.extra["effective_params"] = params  # defaults filled in, derived values (e.g. big-M)
+    start = time.perf_counter()
+    if solver in formulation.native_solvers:
+        outcome, solution = formulation.solve_native(
+            solver, inst, params, time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed
+        )
+        record.build_seconds = 0.0
+        model = None
+    else:
+        build_start = time.perf_counter()
+        model = formulation.build(inst, params)
+        record.build_seconds = time.perf_counter() - build_start
+        record.n_vars, record.n_cons = _count(model)
+        outcome = solve_model(model, solver, problem_class=formulation.problem_class, time_limit=time_limit,
+                              rel_gap=rel_gap, threads=threads, seed=seed)
+        solution = formulation.extract(model, inst, params) if outcome.has_solution else None
+    _fill_from_outcome(record, formulation, inst, params, outcome, solution)
+    if root_relaxation and model is not None and outcome.status not in ("not_installed", "unsupported"):
+        root = relaxation_bound(model, formulation.problem_class, time_limit=time_limit)
+        record.root_seconds = root.seconds
+        record.root_bound = root.bound
+        record.extra["root_status"] = root.status
+    if record.root_bound is not None and record.objective is not None:
+        record.root_gap = relative_gap(record.objective, record.root_bound)
+    record.wall_seconds = time.perf_counter() - start
+    return record
+
+
+def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Instance, params: dict,
+                       outcome: SolverOutcome, solution) -> None:
+    """Evaluate the solver's solution and decide the run's status (DESIGN.md, idea 3)."""
+    record.solve_seconds = outcome.seconds
+    record.solver_version = outcome.version
+    record.solver_objective = outcome.objective
+    record.bound = outcome.bound
+    record.nodes = outcome.nodes
+    record.message = outcome.message
+    record.extra.update(outcome.extra)
+    status = outcome.status
+    if solution is not None:
+        evaluation = formulation.evaluate(inst, params, solution)
+        record.max_violation = evaluation.max_violation
+        record.extra["violations"] = evaluation.violations
+        record.extra.update(evaluation.info)
+        if evaluation.feasible:
+            record.objective = evaluation.objective
+            record.gap = relative_gap(record.objective, record.bound)
+            if outcome.bound is not None and _bound_crosses(formulation.sense, record.objective, outcome.bound):
+                record.extra["bound_crossing"] = record.objective - outcome.bound
+        if status == "optimal":
+            if not evaluation.feasible:
+                status = "error"
+                record.message = (f"solver claimed optimality but the evaluator found a violation of "
+                                  f"{evaluation.max_violation:.3g} > {FEASIBILITY_TOL:g} "
+                                  f"({_worst(evaluation.violations)})")
+            elif record.gap > (record.rel_gap or 0.0) + GAP_SLACK:
+                status = "error"
+                record.message = (f"solver claimed optimality but the recomputed gap is {record.gap:.3g} "
+                                  f"> {record.rel_gap:g} (objective re-evaluated as {record.objective:.10g})")
+        if evaluation.info.get("warning"):
+            record.message = "; ".join(m for m in (record.message, evaluation.info["warning"]) if m)
+    elif status == "optimal":
+        status = "error"
+        record.message = "solver claimed optimality but returned no solution"
+    record.status = status
+
+
+def _bound_crosses(sense: str, objective: float, bound: float) -> bool:
+    tol = 1e-6 * max(1.0, abs(objective))
+    return bound > objective + tol if sense == "min" else bound < objective - tol
+
+
+def _worst(violations: dict[str, float]) -> str:
+    name = max(violations, key=violations.get) if violations else "?"
+    return f"worst: {name}"
+
+
+__all__ = ["solve", "capable_solvers", "MiobenchError"]

@@ -1,0 +1,189 @@
+"""The ``miobench`` command line.
+
+    miobench list                                  formulations, equations, classes, solvers
+    miobench solve ID --instance I --solver S ...  one run, printed as a result record
+    miobench instances build|list|verify           the DVC-tracked instance library
+    miobench run --suite NAME                      a grid of runs into a Parquet results store
+    miobench report --store DIR --out reports/     Markdown + HTML report with figures
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from .errors import InputError, MiobenchError
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``name=value`` → (name, value) with ints, floats, inf, none and auto understood."""
+    if "=" not in text:
+        raise InputError(f"--param takes name=value (e.g. --param k=5); got {text!r}")
+    name, raw = (part.strip() for part in text.split("=", 1))
+    lowered = raw.lower()
+    if lowered in ("none", "null"):
+        return name, None
+    if lowered in ("inf", "+inf", "infinity"):
+        return name, float("inf")
+    for convert in (int, float):
+        try:
+            return name, convert(raw)
+        except ValueError:
+            pass
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+def _params(items: Sequence[str] | None) -> dict[str, Any]:
+    return dict(parse_param(item) for item in items or [])
+
+
+def cmd_list(args) -> int:
+    from .api import capable_solvers
+    from .registry import formulations
+
+    rows = [{**f.describe(), "solvers": capable_solvers(f)} for f in formulations().values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="miobench formulations")
+    for column in ("id", "equation", "class", "solvers", "summary"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["id"], row["equation"], row["class"], ", ".join(row["solvers"]), row["summary"])
+    Console(width=max(120, Console().width)).print(table)
+    return 0
+
+
+def cmd_solve(args) -> int:
+    from .api import solve
+
+    record = solve(
+        args.formulation, args.instance, solver=args.solver, time_limit=args.time_limit, rel_gap=args.rel_gap,
+        threads=args.threads, seed=args.seed, root_relaxation=args.root, **_params(args.param),
+    )
+    if args.json:
+        print(record.to_json())
+    else:
+        for key in ("formulation", "solver", "instance", "status", "objective", "bound", "gap", "root_bound",
+                    "max_violation", "build_seconds", "solve_seconds", "nodes", "solver_version", "message"):
+            print(f"{key:>15}: {getattr(record, key)}")
+    return 0
+
+
+def cmd_instances(args) -> int:
+    from .instances import library
+
+    if args.action == "list":
+        for instance_id, entry in library.catalogue().items():
+            print(f"{instance_id:28s} {entry.get('description', '')}")
+        return 0
+    if args.action == "build":
+        manifest = library.build_library(args.out, ids=args.ids or None, strict=args.strict)
+        print(f"built {len(manifest['instances'])} instance(s) in {args.out or library.library_dir()}"
+              + (f"; unavailable: {', '.join(manifest['unavailable'])}" if manifest["unavailable"] else ""))
+        return 0
+    if args.action == "verify":
+        manifest = library.verify_library(args.out)
+        print(f"verified {len(manifest['instances'])} instance file(s) against their sha256")
+        return 0
+    raise InputError(f"unknown action {args.action}")
+
+
+def cmd_run(args) -> int:
+    from .harness.runner import run_suite
+
+    summary = run_suite(
+        args.suite, store=args.store, grace=args.grace, retry_failed=args.retry_failed,
+        time_limit=args.time_limit, progress=not args.quiet, memory_limit_gb=args.memory_limit_gb,
+    )
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_suites(args) -> int:
+    from .harness.suites import list_suites
+
+    for name, description in list_suites().items():
+        print(f"{name:16s} {description}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .reports.build import build_report
+
+    paths = build_report(args.store, args.out, title=args.title)
+    print("\n".join(str(p) for p in paths))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="miobench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registered formulations")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("solve", help="solve one formulation on one instance")
+    p.add_argument("formulation")
+    p.add_argument("--instance", required=True, help="catalogue id or .npz path")
+    p.add_argument("--solver", default="scip")
+    p.add_argument("--time-limit", type=float, default=60.0)
+    p.add_argument("--rel-gap", type=float, default=1e-4)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="hyperparameter (repeatable)")
+    p.add_argument("--root", action="store_true", help="also solve the continuous (root) relaxation")
+    p.add_argument("--json", action="store_true", help="print the result record as JSON")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("instances", help="build, list or verify the instance library")
+    p.add_argument("action", choices=["build", "list", "verify"])
+    p.add_argument("--out", default=None, help="library directory (default instances/data)")
+    p.add_argument("--ids", nargs="*", help="only these catalogue ids")
+    p.add_argument("--strict", action="store_true", help="fail if real data is missing")
+    p.set_defaults(func=cmd_instances)
+
+    p = sub.add_parser("run", help="run a suite into a results store")
+    p.add_argument("--suite", default="default")
+    p.add_argument("--store", default=None, help="results directory (default results/<suite>)")
+    p.add_argument("--grace", type=float, default=None, help="seconds past the time limit before a run is killed")
+    p.add_argument("--time-limit", type=float, default=None, help="override the suite's time limit")
+    p.add_argument("--memory-limit-gb", type=float, default=None)
+    p.add_argument("--retry-failed", action="store_true", help="re-run rows that crashed or errored")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("suites", help="list the benchmark suites")
+    p.set_defaults(func=cmd_suites)
+
+    p = sub.add_parser("report", help="write reports from a results store")
+    p.add_argument("--store", default="results/default")
+    p.add_argument("--out", default="reports/default")
+    p.add_argument("--title", default=None)
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except MiobenchError as exc:
+        print(f"miobench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("miobench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

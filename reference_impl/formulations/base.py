@@ -1,0 +1,133 @@
+"""The evaluation contract every formulation fulfils (DESIGN.md, idea 1).
+
+A formulation knows how to
+1. check an instance and hyperparameters and fill in defaults (:meth:`Formulation.validate`),
+2. build a Pyomo model (:meth:`Formulation.build`),
+3. read the solution back as plain arrays (:meth:`Formulation.extract`),
+4. evaluate a solution *independently of any solver* (:meth:`Formulation.evaluate`):
+   recompute the objective from the data and check every constraint, reporting the
+   largest violation.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import InputError
+from ..instances.instance import Instance
+
+#: Problem classes, from least to most general.
+PROBLEM_CLASSES = ("LP", "MILP", "MIQP", "MISOCP", "MINLP")
+
+#: Absolute tolerance under which a constraint violation counts as feasible.
+FEASIBILITY_TOL = 1e-5
+
+
+@dataclass
+class Evaluation:
+    """What the evaluator found: objective recomputed from data, and violations by kind."""
+
+    objective: float
+    violations: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_violation(self) -> float:
+        return max([0.0, *self.violations.values()])
+
+    @property
+    def feasible(self) -> bool:
+        return self.max_violation <= FEASIBILITY_TOL
+
+
+class Formulation(ABC):
+    """Base class of every registered formulation."""
+
+    id: ClassVar[str]
+    equation: ClassVar[str]          # equation reference, e.g. "(7) tutorial"
+    problem_class: ClassVar[str]     # one of PROBLEM_CLASSES
+    family: ClassVar[str]
+    summary: ClassVar[str]
+    sense: ClassVar[str] = "min"
+    #: hyperparameter name -> default (None = must be given or derived)
+    hyperparameters: ClassVar[dict[str, Any]] = {}
+    #: solvers implemented natively (outside Pyomo) for this formulation, e.g. ("bnb",)
+    native_solvers: ClassVar[tuple[str, ...]] = ()
+
+    # -- contract ---------------------------------------------------------------------
+    def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
+        """Return complete hyperparameters (defaults filled in); raise InputError if bad."""
+        unknown = sorted(set(params) - set(self.hyperparameters))
+        if unknown:
+            raise InputError(
+                f"{self.id} has no hyperparameter(s) {', '.join(unknown)}; "
+                f"it takes: {', '.join(self.hyperparameters) or 'none'}"
+            )
+        return {**self.hyperparameters, **params}
+
+    @abstractmethod
+    def build(self, instance: Instance, params: dict[str, Any]):
+        """Build the Pyomo model (a ``ConcreteModel`` with one active objective)."""
+
+    @abstractmethod
+    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Read the solution arrays back from a solved model."""
+
+    @abstractmethod
+    def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
+        """Recompute objective and check constraints from ``solution`` alone (no solver)."""
+
+    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], **options):
+        """Run a native solver; returns ``(SolverOutcome, solution)``. Only for ``native_solvers``."""
+        raise InputError(f"{self.id} has no native solver {solver!r}")
+
+    # -- helpers for subclasses -------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "equation": self.equation,
+            "class": self.problem_class,
+            "family": self.family,
+            "summary": self.summary,
+            "sense": self.sense,
+            "hyperparameters": dict(self.hyperparameters),
+        }
+
+
+def as_float(params: dict[str, Any], name: str, *, minimum: float | None = None, allow_none: bool = True):
+    """Coerce a hyperparameter to float, checking finiteness and a lower bound."""
+    value = params.get(name)
+    if value is None:
+        if allow_none:
+            return None
+        raise InputError(f"hyperparameter {name} is required")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"hyperparameter {name} must be a number; got {value!r}") from None
+    if np.isnan(value):
+        raise InputError(f"hyperparameter {name} is NaN")
+    if minimum is not None and value < minimum:
+        raise InputError(f"hyperparameter {name} must be >= {minimum}; got {value}")
+    return value
+
+
+def as_int(params: dict[str, Any], name: str, *, minimum: int | None = None, maximum: int | None = None, what: str = ""):
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        as_float_value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"hyperparameter {name} must be an integer; got {value!r}") from None
+    if as_float_value != int(as_float_value):
+        raise InputError(f"hyperparameter {name} must be an integer; got {value!r}")
+    value = int(as_float_value)
+    if minimum is not None and value < minimum:
+        raise InputError(f"hyperparameter {name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"hyperparameter {name} must be <= {maximum}{what}; got {value}")
+    return value

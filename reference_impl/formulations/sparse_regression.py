@@ -1,0 +1,251 @@
+"""Sparse least-squares regression (tutorial §2.1.1; FORMULATIONS.md §1).
+
+Problem (5) of Justin, Sun, Gómez & Vayanos, "Responsible Machine Learning via
+Mixed-Integer Optimization" (arXiv 2505.05857)::
+
+    min_θ  Σᵢ (yᵢ − θᵀxᵢ)² + λ0‖θ‖0 + λ2‖θ‖²         (penalty form, ``lambda0``)
+    s.t.   ‖θ‖0 ≤ k                                   (cardinality form, ``k``)
+
+Three registered formulations of it:
+
+* ``sparse_regression.l0l2_bigm`` — (6): binaries z, −Mz ≤ θ ≤ Mz.
+* ``sparse_regression.best_subset`` — (5) with ‖θ‖0 ≤ k and λ2 = 0 (Miller 1984;
+  Bertsimas, King & Mazumder 2016), big-M.
+* ``sparse_regression.perspective`` — (7): epigraph rⱼ, rotated cones θⱼ² ≤ zⱼrⱼ (7b),
+  plus the same big-M bounds (7c).
+
+Big-M (``M``): ``"auto"`` (default) derives a value that is provably valid whenever
+XᵀX + λ2I is positive definite — every optimal θ of (5) lies in the ellipsoid
+{θ : ‖y − Xθ‖² + λ2‖θ‖² ≤ UB}, UB the objective of a greedy (forward-stepwise) solution,
+whose widest coordinate extent is |cⱼ| + sqrt(ρ²(A⁻¹)ⱼⱼ) with A = XᵀX + λ2I, c = A⁻¹Xᵀy and
+ρ² = UB − yᵀy + (Xᵀy)ᵀc. When A is singular (λ2 = 0 and p > n) no finite valid M exists;
+then M = 2·max|θ_greedy| (the heuristic of Bertsimas et al. 2016) and every result reports
+whether M bound the solution (``extra.m_binding``). A user-given M is used as is and its
+binding is reported the same way.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from ..errors import InputError
+from ..instances.instance import Instance, check_xy
+from ..registry import register
+from ._pyomo import squared_loss, values
+from .base import Evaluation, Formulation, as_float, as_int
+
+#: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
+M_BINDING_RTOL = 1e-4
+
+
+def ridge_fit(X: np.ndarray, y: np.ndarray, support, lambda2: float) -> np.ndarray:
+    """Least squares + λ2 ridge restricted to ``support``; full-length coefficient vector."""
+    theta = np.zeros(X.shape[1])
+    support = list(support)
+    if support:
+        Xs = X[:, support]
+        if lambda2 > 0:
+            Xs = np.vstack([Xs, math.sqrt(lambda2) * np.eye(len(support))])
+            target = np.concatenate([y, np.zeros(len(support))])
+        else:
+            target = y
+        theta[support] = np.linalg.lstsq(Xs, target, rcond=None)[0]
+    return theta
+
+
+def objective_value(X, y, theta, n_selected, lambda0: float, lambda2: float) -> float:
+    """Objective of (5): Σ(y − Xθ)² + λ0·(number selected) + λ2‖θ‖²."""
+    residual = y - X @ theta
+    return float(residual @ residual + lambda0 * n_selected + lambda2 * theta @ theta)
+
+
+def greedy_solution(X, y, *, k: int | None, lambda0: float, lambda2: float) -> np.ndarray:
+    """Forward stepwise selection: add the feature that lowers (5) most, up to ``k`` features
+    (cardinality form) or while the decrease exceeds λ0 (penalty form)."""
+    n, p = X.shape
+    limit = p if k is None else k
+    support: list[int] = []
+    theta = np.zeros(p)
+    best = objective_value(X, y, theta, 0, lambda0, lambda2)
+    while len(support) < min(limit, n if lambda2 == 0 else p):
+        candidates = []
+        for j in range(p):
+            if j in support:
+                continue
+            trial = ridge_fit(X, y, support + [j], lambda2)
+            candidates.append((objective_value(X, y, trial, len(support) + 1, lambda0, lambda2), j, trial))
+        value, j, trial = min(candidates, key=lambda c: c[0])
+        if value >= best:
+            break
+        best, theta = value, trial
+        support.append(j)
+    return theta
+
+
+def derive_big_m(X, y, *, k, lambda0, lambda2) -> tuple[float, str]:
+    """A big-M value and how it was obtained (``derived`` = provably valid, else ``heuristic``)."""
+    theta = greedy_solution(X, y, k=k, lambda0=lambda0, lambda2=lambda2)
+    upper = objective_value(X, y, theta, int(np.count_nonzero(theta)), lambda0, lambda2)
+    A = X.T @ X + lambda2 * np.eye(X.shape[1])
+    eigenvalues = np.linalg.eigvalsh(A)
+    if eigenvalues[0] > 1e-10 * max(eigenvalues[-1], 1.0):
+        A_inv = np.linalg.inv(A)
+        b = X.T @ y
+        centre = A_inv @ b
+        radius2 = max(upper - y @ y + b @ centre, 0.0)
+        extent = np.abs(centre) + np.sqrt(radius2 * np.clip(np.diag(A_inv), 0.0, None))
+        return float(extent.max() * (1 + 1e-6) + 1e-9), "derived"
+    scale = float(np.abs(theta).max()) if np.any(theta) else float(np.abs(y).max() / max(np.abs(X).max(), 1e-12))
+    return 2.0 * scale, "heuristic"
+
+
+class _SparseRegression(Formulation):
+    """Shared validation, solution read-back and evaluator of (5)'s formulations."""
+
+    family = "sparse_regression"
+    hyperparameters = {"k": None, "lambda0": None, "lambda2": 0.0, "M": "auto"}
+    #: whether the cardinality form must be used (best subset)
+    cardinality_only = False
+    #: hyperparameters fixed by the formulation's definition (not user-settable)
+    fixed: dict[str, Any] = {}
+
+    def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
+        params = {**self.fixed, **super().validate(instance, params)}
+        X, y = check_xy(instance)
+        p = X.shape[1]
+        k = as_int(params, "k", minimum=1, maximum=p, what=f" (the instance has p = {p} features)")
+        lambda0 = as_float(params, "lambda0", minimum=0.0)
+        lambda2 = as_float(params, "lambda2", minimum=0.0, allow_none=False)
+        if self.cardinality_only and k is None:
+            raise InputError(f"{self.id} needs the cardinality limit k (e.g. --param k=5)")
+        if k is None and lambda0 is None:
+            raise InputError(f"{self.id} needs k (cardinality form) or lambda0 (penalty form), or both")
+        M, source = params.get("M"), "given"
+        if M in (None, "auto"):
+            M, source = derive_big_m(X, y, k=k, lambda0=lambda0 or 0.0, lambda2=lambda2)
+        else:
+            M = as_float(params, "M", allow_none=False)
+            if not (M > 0 and math.isfinite(M)):
+                raise InputError(f"M must be a positive finite number; got {M}")
+        return {**params, "k": k, "lambda0": lambda0, "lambda2": lambda2, "M": M, "M_source": source}
+
+    # -- model pieces ------------------------------------------------------------------
+    def _base_model(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        X, y = check_xy(instance)
+        p = X.shape[1]
+        M = float(params["M"])
+        m = pyo.ConcreteModel(name=self.id)
+        m.features = pyo.RangeSet(0, p - 1)
+        m.theta = pyo.Var(m.features, bounds=(-M, M))
+        m.z = pyo.Var(m.features, domain=pyo.Binary)
+        m.big_m_upper = pyo.Constraint(m.features, rule=lambda m, j: m.theta[j] <= M * m.z[j])
+        m.big_m_lower = pyo.Constraint(m.features, rule=lambda m, j: -M * m.z[j] <= m.theta[j])
+        if params["k"] is not None:
+            m.cardinality = pyo.Constraint(expr=pyo.quicksum(m.z[j] for j in m.features) <= params["k"])
+        m.loss = pyo.Expression(expr=squared_loss(m, X, y, m.theta))
+        return m
+
+    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        p = instance.X.shape[1]
+        return {"theta": values(model.theta, p), "z": values(model.z, p)}
+
+    def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
+        X, y = check_xy(instance)
+        theta = np.asarray(solution["theta"], dtype=float)
+        z = np.asarray(solution["z"], dtype=float)
+        if theta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
+            raise InputError(f"solution must have theta and z of length {X.shape[1]}")
+        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(z))):
+            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+        selected = z > 0.5
+        M, k = float(params["M"]), params["k"]
+        lambda0, lambda2 = params["lambda0"] or 0.0, params["lambda2"]
+        violations = {
+            "integrality": float(np.max(np.abs(z - np.round(z)))),
+            "support_link": float(np.max(np.abs(theta[~selected]), initial=0.0)),
+            "big_m": float(np.max(np.abs(theta) - M, initial=0.0)),
+        }
+        if k is not None:
+            violations["cardinality"] = float(max(selected.sum() - k, 0))
+        objective = objective_value(X, y, theta, int(selected.sum()), lambda0, lambda2)
+        m_binding = bool(np.any(np.abs(theta[selected]) >= (1 - M_BINDING_RTOL) * M))
+        sst = float(np.sum((y - y.mean()) ** 2))
+        info = {
+            "support": np.flatnonzero(selected).tolist(),
+            "M": M,
+            "M_source": params.get("M_source", "given"),
+            "m_binding": m_binding,
+            "r2": 1.0 - float(np.sum((y - X @ theta) ** 2)) / sst if sst > 0 else float("nan"),
+        }
+        if m_binding:
+            info["warning"] = (
+                f"big-M bound the solution (|theta_j| reached M = {M:.4g}): it is optimal for this M, "
+                "not certified for the unbounded problem (5); raise M"
+                if info["M_source"] != "derived"
+                else "big-M reached, but M is provably valid"
+            )
+        return Evaluation(objective=objective, violations=violations, info=info)
+
+
+@register
+class L0L2BigM(_SparseRegression):
+    """Formulation (6): L0L2 least squares with big-M links −Mzⱼ ≤ θⱼ ≤ Mzⱼ (tutorial eq. 6)."""
+
+    id = "sparse_regression.l0l2_bigm"
+    equation = "(5)->(6)"
+    problem_class = "MIQP"
+    summary = "L0L2 least squares, big-M links (penalty and/or cardinality form)"
+
+    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        m = self._base_model(instance, params)
+        lambda0, lambda2 = params["lambda0"] or 0.0, params["lambda2"]
+        m.objective = pyo.Objective(
+            expr=m.loss
+            + lambda0 * pyo.quicksum(m.z[j] for j in m.features)
+            + lambda2 * pyo.quicksum(m.theta[j] ** 2 for j in m.features)
+        )
+        return m
+
+
+@register
+class BestSubset(_SparseRegression):
+    """Best subset selection: (5) with ‖θ‖0 ≤ k and λ2 = 0, big-M (Miller 1984; Bertsimas et al. 2016)."""
+
+    id = "sparse_regression.best_subset"
+    equation = "(5) with ||theta||_0 <= k, lambda2 = 0"
+    problem_class = "MIQP"
+    summary = "cardinality-constrained least squares, big-M"
+    hyperparameters = {"k": None, "M": "auto"}
+    fixed = {"lambda0": None, "lambda2": 0.0}
+    cardinality_only = True
+
+    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        m = self._base_model(instance, params)
+        m.objective = pyo.Objective(expr=m.loss)
+        return m
+
+
+@register
+class Perspective(_SparseRegression):
+    """Formulation (7): perspective reformulation with rotated cones θⱼ² ≤ zⱼrⱼ (7b) and
+    big-M bounds (7c) (tutorial eq. 7; Xie & Deng 2020, Atamtürk & Gómez 2020)."""
+
+    id = "sparse_regression.perspective"
+    equation = "(7)"
+    problem_class = "MISOCP"
+    summary = "L0L2 least squares, perspective (rotated-cone) reformulation"
+
+    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        m = self._base_model(instance, params)
+        lambda0, lambda2 = params["lambda0"] or 0.0, params["lambda2"]
+        m.r = pyo.Var(m.features, bounds=(0, None))
+        m.rotated_cone = pyo.Constraint(m.features, rule=lambda m, j: m.theta[j] ** 2 <= m.z[j] * m.r[j])
+        m.objective = pyo.Objective(
+            expr=m.loss
+            + lambda0 * pyo.quicksum(m.z[j] for j in m.features)
+            + lambda2 * pyo.quicksum(m.r[j] for j in m.features)
+        )
+        return m

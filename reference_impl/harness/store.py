@@ -1,0 +1,67 @@
+"""The results store: one Parquet file per run under ``runs/`` (written atomically as each
+run ends, so nothing is lost when the harness is interrupted) and a consolidated
+``results.parquet``, all with one fixed schema derived from :class:`ResultRecord`."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import get_type_hints
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..record import ResultRecord
+
+
+def _arrow_type(hint: str) -> pa.DataType:
+    if "float" in hint:
+        return pa.float64()
+    if "int" in hint:
+        return pa.int64()
+    return pa.string()
+
+
+def schema() -> pa.Schema:
+    hints = {name: str(tp) for name, tp in ResultRecord.__annotations__.items()}
+    return pa.schema([(name, _arrow_type(hints[name])) for name in ResultRecord.columns()])
+
+
+SCHEMA = schema()
+CONSOLIDATED = "results.parquet"
+
+
+class ResultsStore:
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+        self.runs = self.directory / "runs"
+
+    def write(self, record: ResultRecord) -> Path:
+        self.runs.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist([record.to_row()], schema=SCHEMA)
+        path = self.runs / f"{record.run_id}.parquet"
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+        return path
+
+    def load(self) -> pd.DataFrame:
+        """All rows (from ``runs/``, else from the consolidated file), one per run."""
+        files = sorted(self.runs.glob("*.parquet")) if self.runs.exists() else []
+        if files:
+            tables = [pq.read_table(f, schema=SCHEMA) for f in files]
+            return pa.concat_tables(tables).to_pandas()
+        consolidated = self.directory / CONSOLIDATED
+        if consolidated.exists():
+            return pq.read_table(consolidated).to_pandas()
+        return SCHEMA.empty_table().to_pandas()
+
+    def records(self) -> list[ResultRecord]:
+        return [ResultRecord.from_row(row) for row in self.load().to_dict("records")]
+
+    def consolidate(self) -> Path:
+        frame = self.load().sort_values(["formulation", "instance", "params", "solver", "repeat"], kind="stable")
+        path = self.directory / CONSOLIDATED
+        self.directory.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False), path)
+        return path

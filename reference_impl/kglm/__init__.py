@@ -1,0 +1,45 @@
+"""Native batched branch and bound for certified k-sparse GLMs (FORMULATIONS.md §8,
+``kglm.bnb``; Liu & Lodi, "From Sequential Nodes to GPU Batches: Parallel Branch and Bound
+for Optimal k-Sparse GLMs", arXiv 2605.22188).
+
+    min_beta F(X beta) + lambda2 ||beta||^2   s.t. ||beta||_0 <= k, ||beta||_inf <= M
+
+with F least squares or logistic.  Modules, one job each:
+
+=================  =================================================================
+``validation``     input checks (:class:`KGLMInputError`)
+``backend``        NumPy / CuPy array module selection (:class:`GPUUnavailableError`)
+``losses``         F, its conjugate, gradient, Lipschitz factor (one class per loss)
+``kernels``        per-row PAVA kernels: numba CPU, numba-cuda, array-module twin
+``prox``           perspective regulariser: h, g*, g and the batched prox
+``bounds``         certified node bounds by weak duality
+``node_batch``     batched FISTA over node relaxations (continuous batching)
+``tree``           node queue, masks, branching, leaves
+``heuristics``     beam search, top-k rounding, exact refits
+``api``            :func:`solve` and :class:`KGLMResult`
+``estimators``     :class:`KSparseRegressor`, :class:`KSparseClassifier`
+``synthetic``      :func:`make_synthetic` (the GB paper's equicorrelated instances)
+=================  =================================================================
+"""
+from .api import KGLMResult, relative_gap, solve
+from .backend import GPUUnavailableError, gpu_available
+from .estimators import KSparseClassifier, KSparseRegressor
+from .losses import LogisticLoss, Loss, SquaredLoss
+from .synthetic import make_synthetic
+from .validation import KGLMInputError, KGLMLabelWarning
+
+__all__ = [
+    "solve",
+    "KGLMResult",
+    "KSparseRegressor",
+    "KSparseClassifier",
+    "KGLMInputError",
+    "KGLMLabelWarning",
+    "GPUUnavailableError",
+    "gpu_available",
+    "Loss",
+    "SquaredLoss",
+    "LogisticLoss",
+    "make_synthetic",
+    "relative_gap",
+]

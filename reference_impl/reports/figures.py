@@ -1,0 +1,98 @@
+"""Report figures (seaborn, one consistent style), each saved as PNG and SVG."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from . import tables  # noqa: E402
+
+STYLE = {"style": "whitegrid", "context": "notebook", "palette": "colorblind"}
+
+
+def _save(fig, directory: Path, name: str) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "svg"):
+        path = directory / f"{name}.{ext}"
+        fig.savefig(path, dpi=130 if ext == "png" else None, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def gap_distribution(frame: pd.DataFrame, directory: Path) -> list[Path]:
+    sns.set_theme(**STYLE)
+    table = tables.gap_distribution(frame)
+    if table.empty:
+        return []
+    table["configuration"] = table["formulation"].str.split(".", n=1).str[-1] + " · " + table["solver"]
+    bins = [c for c in table.columns if c not in ("formulation", "solver", "configuration")]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
+    left = np.zeros(len(table))
+    colors = sns.color_palette("viridis", len(bins) - ("no incumbent" in bins))
+    colors += [(0.8, 0.2, 0.2)] if "no incumbent" in bins else []
+    for color, label in zip(colors, bins):
+        ax.barh(table["configuration"], table[label], left=left, color=color, label=label)
+        left += table[label].to_numpy()
+    ax.set_xlabel("runs")
+    ax.set_title("Final gap of attempted runs (miobench gap)")
+    ax.legend(title="gap", bbox_to_anchor=(1.01, 1), loc="upper left")
+    return _save(fig, directory, "gap_distribution")
+
+
+def sgm_time(frame: pd.DataFrame, directory: Path) -> list[Path]:
+    sns.set_theme(**STYLE)
+    table = tables.sgm_time(frame)
+    if table.empty:
+        return []
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
+    table = table.assign(formulation=table["formulation"].str.split(".", n=1).str[-1])
+    sns.barplot(data=table, y="formulation", x="relative", hue="solver", ax=ax, orient="h")
+    ax.set_xlabel("shifted geometric mean of time, relative to the best (shift 10 s, unsolved = limit)")
+    ax.set_ylabel("")
+    ax.axvline(1.0, color="k", lw=0.8)
+    return _save(fig, directory, "sgm_time")
+
+
+def root_strength(frame: pd.DataFrame, directory: Path, family: str) -> list[Path]:
+    sns.set_theme(**STYLE)
+    roots = tables.root_strength(frame[frame["family"] == family])
+    if roots.empty:
+        return []
+    roots = roots.assign(problem_label=roots["instance"] + "\n" + roots["params_label"],
+                         formulation=roots["formulation"].str.split(".", n=1).str[-1],
+                         root_gap_pct=100 * roots["root_gap"])
+    fig, ax = plt.subplots(figsize=(9, 0.5 * roots["problem_label"].nunique() + 1.8))
+    sns.barplot(data=roots, y="problem_label", x="root_gap_pct", hue="formulation", ax=ax, orient="h")
+    ax.set_xlabel("root gap, % (best objective vs continuous relaxation)")
+    ax.set_ylabel("")
+    ax.set_title(f"Formulation strength: {family}")
+    return _save(fig, directory, f"root_strength_{family}")
+
+
+def strength_vs_time(frame: pd.DataFrame, directory: Path, family: str) -> list[Path]:
+    """Does relaxation strength predict difficulty? Root gap vs charged time, per run."""
+    sns.set_theme(**STYLE)
+    data = frame[(frame["family"] == family) & frame["attempted"] & frame["root_bound"].notna()].copy()
+    if data.empty:
+        return []
+    best = tables.best_objectives(frame)
+    data["root_gap_pct"] = [100 * tables.relative_gap(best.get(p), b) for p, b in zip(data["problem"], data["root_bound"])]
+    data["formulation"] = data["formulation"].str.split(".", n=1).str[-1]
+    data["outcome"] = np.where(data["solved"], "solved", "not solved")
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sns.scatterplot(data=data, x="root_gap_pct", y="charged_seconds", hue="formulation", style="solver",
+                    size="outcome", sizes={"solved": 60, "not solved": 120}, ax=ax)
+    ax.set_yscale("log")
+    ax.set_xlabel("root gap, %")
+    ax.set_ylabel("time, s (unsolved = time limit)")
+    ax.set_title(f"Relaxation strength vs difficulty: {family}")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left")
+    return _save(fig, directory, f"strength_vs_time_{family}")

@@ -1,0 +1,140 @@
+"""Report tables: each a pure function of the results-store rows, so it can be recomputed.
+
+Conventions (stated once, used by every table):
+* *solved* = status ``optimal`` (the evaluator confirmed feasibility and the gap);
+* shifted geometric mean (SGM) of time with shift 10 s; a run that is not solved is charged
+  its time limit; ``unsupported``/``not_installed``/``size_limited`` runs are not attempts and
+  are left out (their counts are shown in the status table);
+* gaps are the miobench gap (:func:`reference_impl.record.relative_gap`);
+* a formulation's *root gap* is the gap between the best objective any run found for the same
+  problem (family, instance, hyperparameters) and that formulation's root relaxation value.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..record import SOLVED, STATUSES, relative_gap
+
+SGM_SHIFT = 10.0
+NOT_ATTEMPTED = ("unsupported", "not_installed", "size_limited")
+
+
+def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add readable helper columns: family, params label, problem key, charged time."""
+    frame = frame.copy()
+    frame["family"] = frame["formulation"].str.split(".").str[0]
+    frame["params_label"] = frame["params"].map(_params_label)
+    frame["problem"] = frame["family"] + " | " + frame["instance"] + " | " + frame["params_label"]
+    frame["solved"] = frame["status"].isin(SOLVED)
+    frame["attempted"] = ~frame["status"].isin(NOT_ATTEMPTED)
+    frame["charged_seconds"] = np.where(frame["solved"], frame["solve_seconds"], frame["time_limit"])
+    return frame
+
+
+def _params_label(text: str) -> str:
+    params = json.loads(text) if isinstance(text, str) and text else {}
+    shown = {k: v for k, v in params.items() if v is not None and k != "M"}
+    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in sorted(shown.items())) or "-"
+
+
+def shifted_geometric_mean(values, shift: float = SGM_SHIFT) -> float:
+    values = np.asarray(list(values), dtype=float)
+    if values.size == 0:
+        return math.nan
+    return float(np.exp(np.mean(np.log(values + shift))) - shift)
+
+
+def status_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Runs per (formulation, solver) by status, with the number solved."""
+    counts = frame.pivot_table(index=["formulation", "solver"], columns="status", values="run_id",
+                               aggfunc="count", fill_value=0)
+    counts = counts.reindex(columns=[s for s in STATUSES if s in counts.columns])
+    counts["runs"] = counts.sum(axis=1)
+    return counts.reset_index()
+
+
+def sgm_time(frame: pd.DataFrame, by=("formulation", "solver")) -> pd.DataFrame:
+    """SGM of time (shift 10 s, unsolved charged the limit), scaled so the best group is 1.0."""
+    attempted = frame[frame["attempted"]]
+    rows = []
+    for key, group in attempted.groupby(list(by)):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key)), "attempted": len(group), "solved": int(group["solved"].sum()),
+                     "sgm_seconds": shifted_geometric_mean(group["charged_seconds"])})
+    table = pd.DataFrame(rows, columns=[*by, "attempted", "solved", "sgm_seconds"])
+    if not table.empty:
+        table["relative"] = table["sgm_seconds"] / table["sgm_seconds"].min()
+    return table
+
+
+GAP_BINS = [("0", 0.0), ("≤1e-6", 1e-6), ("≤1e-4", 1e-4), ("≤1e-2", 1e-2), ("≤10%", 0.1), ("≤100%", 1.0)]
+
+
+def gap_bin(gap: float) -> str:
+    if gap is None or not np.isfinite(gap):
+        return "no incumbent"
+    for label, upper in GAP_BINS:
+        if gap <= upper:
+            return label
+    return ">100%"
+
+
+def gap_distribution(frame: pd.DataFrame) -> pd.DataFrame:
+    """Final gaps of attempted runs, binned, per (formulation, solver)."""
+    attempted = frame[frame["attempted"]].copy()
+    attempted["gap_bin"] = attempted["gap"].map(gap_bin)
+    order = [label for label, _ in GAP_BINS] + [">100%", "no incumbent"]
+    table = attempted.pivot_table(index=["formulation", "solver"], columns="gap_bin", values="run_id",
+                                  aggfunc="count", fill_value=0)
+    return table.reindex(columns=[c for c in order if c in table.columns]).reset_index()
+
+
+def best_objectives(frame: pd.DataFrame) -> pd.Series:
+    """Best evaluator-confirmed objective per problem over all runs (minimisation)."""
+    feasible = frame[frame["objective"].notna()]
+    return feasible.groupby("problem")["objective"].min()
+
+
+def root_strength(frame: pd.DataFrame) -> pd.DataFrame:
+    """Formulation strength: per problem, each formulation's root bound and root gap against
+    the best objective any run found for that problem."""
+    best = best_objectives(frame)
+    roots = (frame[frame["root_bound"].notna()]
+             .groupby(["problem", "family", "instance", "params_label", "formulation"], as_index=False)
+             .agg(root_bound=("root_bound", "first"), root_seconds=("root_seconds", "first")))
+    roots["best_objective"] = roots["problem"].map(best)
+    roots["root_gap"] = [relative_gap(p, b) if pd.notna(p) else math.nan
+                         for p, b in zip(roots["best_objective"], roots["root_bound"])]
+    return roots
+
+
+def strength_vs_time(frame: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
+    """Side by side per problem: root gap and solve time (charged) of each formulation × solver."""
+    data = frame if family is None else frame[frame["family"] == family]
+    roots = root_strength(data).pivot_table(index=["instance", "params_label"], columns="formulation",
+                                            values="root_gap", aggfunc="first")
+    roots.columns = [f"root gap · {_short(c)}" for c in roots.columns]
+    attempted = data[data["attempted"]]
+    times = attempted.pivot_table(index=["instance", "params_label"], columns=["formulation", "solver"],
+                                  values="charged_seconds", aggfunc="mean")
+    times.columns = [f"time s · {_short(f)} · {s}" for f, s in times.columns]
+    status = attempted.assign(mark=np.where(attempted["solved"], "", "*")).pivot_table(
+        index=["instance", "params_label"], columns=["formulation", "solver"], values="mark", aggfunc="first")
+    status.columns = [f"time s · {_short(f)} · {s}" for f, s in status.columns]
+    return roots.join(times, how="outer").reset_index(), status
+
+
+def _short(formulation: str) -> str:
+    return formulation.split(".", 1)[-1]
+
+
+def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
+    columns = ["run_id", "formulation", "solver", "instance", "params_label", "status", "objective", "bound", "gap",
+               "root_gap", "max_violation", "build_seconds", "solve_seconds", "nodes", "message"]
+    table = frame[columns].sort_values(["formulation", "instance", "params_label", "solver"]).copy()
+    table["message"] = table["message"].fillna("").str.slice(0, 90)
+    return table.rename(columns={"params_label": "params"})
