@@ -7,7 +7,9 @@ Conventions (stated once, used by every table):
   are left out (their counts are shown in the status table);
 * gaps are the miobench gap (:func:`reference_impl.record.relative_gap`);
 * a formulation's *root gap* is the gap between the best objective any run found for the same
-  problem (family, instance, hyperparameters) and that formulation's root relaxation value.
+  problem (family, instance, hyperparameters) and that formulation's root relaxation value;
+  a relaxation solve that stopped at its time limit gives a valid but weaker bound and is
+  marked ``†`` (its ``root_status`` is not ``optimal``).
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["solved"] = frame["status"].isin(SOLVED)
     frame["attempted"] = ~frame["status"].isin(NOT_ATTEMPTED)
     frame["charged_seconds"] = np.where(frame["solved"], frame["solve_seconds"], frame["time_limit"])
+    extras = frame["extra"].map(lambda text: json.loads(text) if isinstance(text, str) and text else {})
+    frame["root_status"] = [e.get("root_status") if b == b else None for e, b in zip(extras, frame["root_bound"])]
     return frame
 
 
@@ -105,7 +109,8 @@ def root_strength(frame: pd.DataFrame) -> pd.DataFrame:
     best = best_objectives(frame)
     roots = (frame[frame["root_bound"].notna()]
              .groupby(["problem", "family", "instance", "params_label", "formulation"], as_index=False)
-             .agg(root_bound=("root_bound", "first"), root_seconds=("root_seconds", "first")))
+             .agg(root_bound=("root_bound", "first"), root_seconds=("root_seconds", "first"),
+                  root_status=("root_status", "first")))
     roots["best_objective"] = roots["problem"].map(best)
     roots["root_gap"] = [relative_gap(p, b) if pd.notna(p) else math.nan
                          for p, b in zip(roots["best_objective"], roots["root_bound"])]
@@ -115,8 +120,13 @@ def root_strength(frame: pd.DataFrame) -> pd.DataFrame:
 def strength_vs_time(frame: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
     """Side by side per problem: root gap and solve time (charged) of each formulation × solver."""
     data = frame if family is None else frame[frame["family"] == family]
-    roots = root_strength(data).pivot_table(index=["instance", "params_label"], columns="formulation",
-                                            values="root_gap", aggfunc="first")
+    strength = root_strength(data)
+    strength["root_gap_shown"] = [
+        "" if g != g else f"{g:.4g}" + ("" if s in (None, "optimal") or s != s else "†")
+        for g, s in zip(strength["root_gap"], strength["root_status"])
+    ]
+    roots = strength.pivot_table(index=["instance", "params_label"], columns="formulation",
+                                 values="root_gap_shown", aggfunc="first")
     roots.columns = [f"root gap · {_short(c)}" for c in roots.columns]
     attempted = data[data["attempted"]]
     times = attempted.pivot_table(index=["instance", "params_label"], columns=["formulation", "solver"],
