@@ -5,6 +5,7 @@
     miobench instances build|list|verify           the DVC-tracked instance library
     miobench run --suite NAME                      a grid of runs into a Parquet results store
     miobench report --store DIR --out reports/     Markdown + HTML report with figures
+    miobench figures list|build ID                 reproduced paper figures and tables
 """
 from __future__ import annotations
 
@@ -123,6 +124,21 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_figures(args) -> int:
+    from .reports.paper import build_figure, figures
+
+    if args.action == "list":
+        for figure in figures().values():
+            print(f"{figure.id:24s} {figure.paper}: {figure.title}")
+        return 0
+    if not args.ids:
+        raise InputError("`miobench figures build` needs one or more figure ids (see `miobench figures list`)")
+    for figure_id in args.ids:
+        for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None, **_params(args.param)):
+            print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="miobench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports/default")
     p.add_argument("--title", default=None)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("figures", help="list or build reproduced paper figures")
+    p.add_argument("action", choices=["list", "build"])
+    p.add_argument("ids", nargs="*")
+    p.add_argument("--out", default=None, help="output folder (default reports/figures/<id>)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="figure parameter (repeatable)")
+    p.set_defaults(func=cmd_figures)
     return parser
 
 

@@ -18,9 +18,9 @@ import numpy as np
 import yaml
 
 from ..errors import DataMissingError, IntegrityError, InputError, UnknownIdError, did_you_mean
-from .generators import GENERATORS
+from .generators import get_generator
 from .instance import Instance, arrays_from_mapping
-from .loaders import LOADERS
+from .loaders import get_loader
 from .storage import read_npz, sha256_file, write_npz
 
 CATALOGUE_DIR = Path(__file__).with_name("catalogue")
@@ -59,10 +59,10 @@ def generate(instance_id: str) -> Instance:
     entry = catalogue_entry(instance_id)
     params = dict(entry.get("params", {}))
     if "generator" in entry:
-        arrays = GENERATORS[entry["generator"]](**params, seed=entry.get("seed", 0))
+        arrays = get_generator(entry["generator"])(**params, seed=entry.get("seed", 0))
         source = {"generator": entry["generator"], "params": params, "seed": entry.get("seed", 0)}
     else:
-        arrays = LOADERS[entry["loader"]](**params)
+        arrays = get_loader(entry["loader"])(**params)
         source = {"loader": entry["loader"], "params": params}
     meta = {"description": entry.get("description", ""), **source}
     return Instance(id=instance_id, arrays=arrays, meta=meta)

@@ -1,11 +1,12 @@
-"""Seeded synthetic instance generators (byte-deterministic; see :mod:`.numerics`)."""
+"""Sparse-regression generator: equicorrelated design, evenly spaced true support."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from .numerics import sparse_matvec
+from ..numerics import sparse_matvec
+from . import register_generator
 
 
 def evenly_spaced_support(p: int, k: int) -> np.ndarray:
@@ -24,6 +25,7 @@ def equicorrelated_design(rng: np.random.Generator, n: int, p: int, rho: float) 
     return math.sqrt(rho) * common[:, None] + math.sqrt(1.0 - rho) * noise
 
 
+@register_generator("synthetic_regression")
 def synthetic_regression(
     n: int, p: int, k: int, rho: float = 0.5, snr: float = 5.0, seed: int = 0, coef: float = 1.0
 ) -> dict[str, np.ndarray]:
@@ -42,5 +44,3 @@ def synthetic_regression(
     y = sparse_matvec(X, beta) + sigma * rng.standard_normal(n)
     return {"X": X, "y": y, "beta_true": beta}
 
-
-GENERATORS = {"synthetic_regression": synthetic_regression}

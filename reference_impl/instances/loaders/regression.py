@@ -1,4 +1,4 @@
-"""Real-data loaders. Each returns arrays ready for the models plus a description.
+"""Regression data: diabetes (scikit-learn) and Communities and Crime (UCI 183).
 
 Every loader documents its source, its cleaning, and checks the raw data's checksum.
 Regression loaders standardise ``X`` column-wise and ``y`` (centred, unit variance), so the
@@ -7,23 +7,12 @@ original scales are kept as ``x_mean``/``x_scale``/``y_mean``/``y_scale``.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
-from .datafiles import DataFile
-from .numerics import standardize_columns
-from .storage import npz_bytes, sha256_bytes
-
-LOADERS: dict[str, Callable[..., dict[str, np.ndarray]]] = {}
-
-
-def register_loader(name: str):
-    def decorator(func):
-        LOADERS[name] = func
-        return func
-
-    return decorator
+from ..datafiles import DataFile
+from ..numerics import standardize_columns
+from ..storage import npz_bytes, sha256_bytes
+from . import register_loader
 
 
 def _regression_arrays(X: np.ndarray, y: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
@@ -59,7 +48,7 @@ def load_diabetes() -> dict[str, np.ndarray]:
     y = np.asarray(bunch.target, dtype=float)
     digest = sha256_bytes(npz_bytes({"X": X, "y": y}))
     if digest != DIABETES_RAW_SHA256:
-        from ..errors import IntegrityError
+        from ...errors import IntegrityError
 
         raise IntegrityError(
             f"scikit-learn's diabetes data have sha256 {digest[:16]}…, expected "
