@@ -56,6 +56,9 @@ class Formulation(ABC):
     hyperparameters: ClassVar[dict[str, Any]] = {}
     #: solvers implemented natively (outside Pyomo) for this formulation, e.g. ("bnb",)
     native_solvers: ClassVar[tuple[str, ...]] = ()
+    #: small representative (catalogue instance id, hyperparameters) pairs: the asv suite
+    #: benchmarks every registered formulation on these with every capable solver
+    benchmark_cases: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = ()
 
     # -- contract ---------------------------------------------------------------------
     def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:

@@ -198,6 +198,9 @@ class L0L2BigM(_SparseRegression):
     equation = "(5)->(6)"
     problem_class = "MIQP"
     summary = "L0L2 least squares, big-M links (penalty and/or cardinality form)"
+    benchmark_cases = (("synreg-n60-p12-k4", {"k": 5, "lambda2": 1.0}),
+                       ("synreg-n100-p20-k5", {"lambda0": 5.0, "lambda2": 1.0}),
+                       ("diabetes", {"k": 4, "lambda2": 1.0}))
 
     def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
         m = self._base_model(instance, params)
@@ -218,6 +221,7 @@ class BestSubset(_SparseRegression):
     equation = "(5) with ||theta||_0 <= k, lambda2 = 0"
     problem_class = "MIQP"
     summary = "cardinality-constrained least squares, big-M"
+    benchmark_cases = (("synreg-n60-p12-k4", {"k": 5}), ("diabetes", {"k": 5}))
     hyperparameters = {"k": None, "M": "auto"}
     fixed = {"lambda0": None, "lambda2": 0.0}
     cardinality_only = True
@@ -237,6 +241,7 @@ class Perspective(_SparseRegression):
     equation = "(7)"
     problem_class = "MISOCP"
     summary = "L0L2 least squares, perspective (rotated-cone) reformulation"
+    benchmark_cases = L0L2BigM.benchmark_cases
 
     def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
         m = self._base_model(instance, params)
