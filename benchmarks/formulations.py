@@ -20,7 +20,7 @@ TIME_LIMIT = float(os.environ.get("MIOBENCH_ASV_TIME_LIMIT", "30"))
 def _cases():
     cases = []
     for formulation in formulations().values():
-        for instance_id, params in formulation.benchmark_cases:
+        for instance_id, params in formulation.own_benchmark_cases():
             cases.append(f"{formulation.id}|{instance_id}|{json.dumps(params, sort_keys=True)}")
     return cases
 

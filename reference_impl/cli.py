@@ -6,6 +6,7 @@
     miobench run --suite NAME                      a grid of runs into a Parquet results store
     miobench report --store DIR --out reports/     Markdown + HTML report with figures
     miobench figures list|build ID                 reproduced paper figures and tables
+    miobench bench run|check|publish|compare       asv benchmarks and regression checks
 """
 from __future__ import annotations
 
@@ -117,9 +118,14 @@ def cmd_suites(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .reports.build import build_report
+    if args.asv:
+        from .reports.asv_history import build_asv_report
 
-    paths = build_report(args.store, args.out, title=args.title)
+        paths = build_asv_report(args.asv, args.out)
+    else:
+        from .reports.build import build_report
+
+        paths = build_report(args.store, args.out, title=args.title)
     print("\n".join(str(p) for p in paths))
     return 0
 
@@ -137,6 +143,27 @@ def cmd_figures(args) -> int:
         for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None, **_params(args.param)):
             print(path)
     return 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    if args.action == "run":
+        return bench.run(quick=args.quick, bench=args.bench)
+    if args.action == "check":
+        return bench.check()
+    if args.action == "publish":
+        return bench.publish()
+    if len(args.commits) != 2:
+        raise InputError("`miobench bench compare` takes two commits: BASE HEAD")
+    changes = bench.compare(*args.commits, factor=args.factor, results_dir=args.results, machine=args.machine)
+    regressions = [c for c in changes if c.kind in bench.REGRESSIONS]
+    for change in sorted(changes, key=lambda c: (c.kind not in bench.REGRESSIONS, c.benchmark)):
+        mark = "REGRESSION" if change.kind in bench.REGRESSIONS else change.kind
+        print(f"{mark:>10}  {change.benchmark} [{change.params}]: {change.base:.4g} -> {change.head:.4g}"
+              f" (x{change.ratio:.2f})")
+    print(f"{len(regressions)} regression(s) beyond factor {args.factor:g} / gap tolerance")
+    return 1 if regressions else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default="results/default")
     p.add_argument("--out", default="reports/default")
     p.add_argument("--title", default=None)
+    p.add_argument("--asv", default=None, metavar="RESULTS_DIR",
+                   help="report asv results over commits instead (e.g. .asv/results)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("figures", help="list or build reproduced paper figures")
@@ -192,6 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default reports/figures/<id>)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="figure parameter (repeatable)")
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("bench", help="asv benchmarks: run, check, publish, compare BASE HEAD")
+    p.add_argument("action", choices=["run", "check", "publish", "compare"])
+    p.add_argument("commits", nargs="*", help="for compare: BASE HEAD (commit hashes or prefixes)")
+    p.add_argument("--quick", action="store_true", help="run each benchmark once")
+    p.add_argument("--bench", default=None, help="regular expression selecting benchmarks")
+    p.add_argument("--factor", type=float, default=1.2, help="slowdown factor that counts as a regression")
+    p.add_argument("--results", default=".asv/results")
+    p.add_argument("--machine", default=None)
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -88,6 +88,11 @@ class Formulation(ABC):
         raise InputError(f"{self.id} has no native solver {solver!r}")
 
     # -- helpers for subclasses -------------------------------------------------------
+    def own_benchmark_cases(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """This class's own benchmark cases (a subclass inherits none: its hyperparameters
+        and instances differ)."""
+        return type(self).__dict__.get("benchmark_cases", ())
+
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -1,0 +1,401 @@
+"""Sparse linear classifiers (tutorial §2.1.2–§2.1.3; FORMULATIONS.md §1).
+
+Justin, Sun, Gómez & Vayanos, "Responsible Machine Learning via Mixed-Integer Optimization"
+(arXiv 2505.05857). Labels are ±1; the score of sample i is sᵢ = θᵀxᵢ + θ₀ and its margin
+yᵢsᵢ. Two registered formulations:
+
+* ``sparse_logistic.perspective`` — §2.1.2, sparse logistic regression with a ridge term
+  in perspective form (Deza & Atamtürk 2022)::
+
+      min  Σᵢ log(1 + exp(−yᵢ(θᵀxᵢ + θ₀))) + λ0 Σⱼ zⱼ + λ2 Σⱼ rⱼ
+      s.t. θⱼ² ≤ zⱼ rⱼ,  −Mzⱼ ≤ θⱼ ≤ Mzⱼ,  Σⱼ zⱼ ≤ k,  z ∈ {0,1}ᵈ, r ≥ 0
+
+  (the perspective analogue of (7) for the logistic loss; class MINLP).
+* ``sparse_svm.bigm`` — (9), the sparse soft-margin SVM of Dedieu, Hazimeh & Mazumder 2021::
+
+      min  ½‖θ‖² + λ1 Σᵢ rᵢ + λ0 Σⱼ zⱼ
+      s.t. yᵢ(θᵀxᵢ + θ₀) ≥ 1 − rᵢ (9b),  −Mzⱼ ≤ θⱼ ≤ Mzⱼ (9c),  r ≥ 0,  Σⱼ zⱼ ≤ k
+
+  (class MIQP). (9) as printed has no intercept; ``intercept="continuous"`` (default) adds a
+  free, unpenalised θ₀, ``intercept="none"`` gives (9) exactly.
+
+**Logistic loss in the model.** Each term enters through its epigraph in exponential-cone
+form: ``tᵢ ≥ log(1 + exp(−mᵢ))  ⇔  exp(−tᵢ) + exp(−mᵢ − tᵢ) ≤ 1`` (mᵢ the margin). Both
+sides describe the same set; the right one is a sum of convex exponentials that SCIP and
+Gurobi recognise as convex, so their outer approximations are valid gradient cuts (the
+composite ``log(1+exp(·))`` written directly makes SCIP treat it as nonconvex and branch
+spatially — 60× slower on a 3-feature example). Identical rows (x, y) are merged into one
+term with a weight (exact: the loss is a sum over rows); this shrinks binarised data sets.
+
+**Big-M** (``M="auto"``, the default) is derived so that it is provably valid:
+every optimum has objective at most UB, the value of a feasible point, and all other terms
+are ≥ 0, so ½‖θ*‖² ≤ UB for the SVM (always) and λ2‖θ*‖² ≤ UB for the logistic model
+(λ2 > 0), i.e. |θⱼ*| ≤ sqrt(2·UB) resp. sqrt(UB/λ2). UB is the better of the intercept-only
+model and a refit on the k largest coefficients of the full convex fit. For the logistic
+model with λ2 = 0 no finite valid M exists in general (separable data); then
+M = 2·max|θ| of a lightly ridged fit (``M_source="heuristic"``). Every result reports
+whether M bound the solution (``m_binding``), as in ``sparse_regression``.
+
+**Fairness hook.** :meth:`_SparseClassifier.decision_expressions` returns the indexed Pyomo
+expression ``model.score[i] = θᵀxᵢ + θ₀`` (one per original sample i = 0..n−1; positive
+means "predict +1"). Fairness constraints (tutorial §5) can link favourable-outcome
+indicators ζᵢ to these scores without knowing how the loss is modelled. The risk-score
+formulations of :mod:`.risk_score` expose the same method.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from ..errors import InputError
+from ..instances.instance import Instance, check_xy
+from ..registry import register
+from ._pyomo import values
+from .base import Evaluation, Formulation, as_float, as_int
+
+#: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
+M_BINDING_RTOL = 1e-4
+INTERCEPT_CHOICES = ("continuous", "none")
+
+
+# -- shared helpers (also used by risk_score) ----------------------------------------------
+def check_binary(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` with y ∈ {−1, +1} and both labels present; InputError otherwise."""
+    X, y = check_xy(instance, y_kind="binary")
+    if len(np.unique(y)) < 2:
+        raise InputError("binary classification needs both labels -1 and +1 in y; this y has only one")
+    return X, y
+
+
+def logistic_terms(margins: np.ndarray) -> np.ndarray:
+    """log(1 + exp(−m)) elementwise, computed stably."""
+    return np.logaddexp(0.0, -np.asarray(margins, dtype=float))
+
+
+def logistic_loss(X: np.ndarray, y: np.ndarray, theta: np.ndarray, intercept: float = 0.0) -> float:
+    """Σᵢ log(1 + exp(−yᵢ(θᵀxᵢ + θ₀)))."""
+    return float(logistic_terms(y * (X @ theta + intercept)).sum())
+
+
+def hinge_terms(X: np.ndarray, y: np.ndarray, theta: np.ndarray, intercept: float = 0.0) -> np.ndarray:
+    """max(0, 1 − yᵢ(θᵀxᵢ + θ₀)) elementwise (the smallest feasible rᵢ of (9b))."""
+    return np.maximum(0.0, 1.0 - y * (X @ theta + intercept))
+
+
+def unique_rows(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Representative sample index of each distinct row (x, y) and its multiplicity."""
+    _, first, counts = np.unique(np.column_stack([X, y]), axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return first[order], counts[order].astype(float)
+
+
+def intercept_value(solution: dict[str, np.ndarray]) -> float:
+    """The intercept of a solution (0 when it has none)."""
+    value = solution.get("intercept")
+    if value is None:
+        return 0.0
+    return float(np.asarray(value, dtype=float).reshape(-1)[0])
+
+
+def add_scores(m: pyo.ConcreteModel, X: np.ndarray, coef, intercept) -> None:
+    """``m.samples`` and ``m.score[i] = θᵀxᵢ + θ₀`` (Pyomo Expressions, no new variables)."""
+    n, d = X.shape
+    m.samples = pyo.RangeSet(0, n - 1)
+
+    def rule(m, i):
+        linear = pyo.quicksum(float(X[i, j]) * coef[j] for j in range(d) if X[i, j] != 0.0)
+        return linear + intercept if intercept is not None else linear
+
+    m.score = pyo.Expression(m.samples, rule=rule)
+
+
+def add_logistic_epigraph(m: pyo.ConcreteModel, X: np.ndarray, y: np.ndarray) -> pyo.Expression:
+    """Epigraph variables ``m.loss[g] ≥ log(1+exp(−y_g s_g))`` over distinct rows g, in the
+    exponential-cone form exp(−t) + exp(−m − t) ≤ 1; returns Σ_g w_g·loss[g]. Needs ``m.score``."""
+    rep, weight = unique_rows(X, y)
+    m.rows = pyo.RangeSet(0, len(rep) - 1)
+    m.loss = pyo.Var(m.rows, bounds=(0, None))
+    m.logistic_epigraph = pyo.Constraint(
+        m.rows,
+        rule=lambda m, g: pyo.exp(-m.loss[g]) + pyo.exp(-float(y[rep[g]]) * m.score[int(rep[g])] - m.loss[g]) <= 1,
+    )
+    m.row_weight = {g: float(weight[g]) for g in range(len(rep))}
+    return pyo.quicksum(float(weight[g]) * m.loss[g] for g in m.rows)
+
+
+def classification_info(X, y, theta, intercept) -> dict[str, Any]:
+    """Accuracy and AUC of the scores θᵀx + θ₀ (information only; not part of any objective)."""
+    from sklearn.metrics import roc_auc_score
+
+    scores = X @ theta + intercept
+    predicted = np.where(scores > 0, 1.0, -1.0)
+    return {"accuracy": float(np.mean(predicted == y)), "auc": float(roc_auc_score(y, scores))}
+
+
+def fit_logistic(X, y, support, lambda2: float, *, M: float = math.inf, fit_intercept: bool = True):
+    """min Σ logistic + λ2‖θ_S‖² over θ_S (|θ| ≤ M) and θ₀, by L-BFGS-B. Returns (θ, θ₀)."""
+    from scipy.optimize import minimize
+
+    support = list(support)
+    theta = np.zeros(X.shape[1])
+    Xs = X[:, support]
+    s = len(support)
+
+    def fun(v):
+        w, b = v[:s], (v[s] if fit_intercept else 0.0)
+        margins = y * (Xs @ w + b)
+        grad_m = -y * 0.5 * (1.0 - np.tanh(0.5 * margins))  # d/ds log(1+exp(-y s)) = -y σ(-m)
+        g = np.concatenate([Xs.T @ grad_m + 2 * lambda2 * w, [grad_m.sum()] if fit_intercept else []])
+        return float(logistic_terms(margins).sum() + lambda2 * w @ w), g
+
+    bounds = [(-M, M) if math.isfinite(M) else (None, None)] * s + ([(None, None)] if fit_intercept else [])
+    x0 = np.zeros(s + (1 if fit_intercept else 0))
+    if s + fit_intercept == 0:
+        return theta, 0.0
+    result = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
+    theta[support] = result.x[:s]
+    return theta, (float(result.x[s]) if fit_intercept else 0.0)
+
+
+# -- base class -------------------------------------------------------------------------------
+class _SparseClassifier(Formulation):
+    """Validation, read-back and the evaluator's common checks for ±1 sparse classifiers."""
+
+    hyperparameters: dict[str, Any] = {"k": None, "lambda0": None, "M": "auto", "intercept": "continuous"}
+
+    def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
+        params = super().validate(instance, params)
+        X, y = check_binary(instance)
+        p = X.shape[1]
+        k = as_int(params, "k", minimum=1, maximum=p, what=f" (the instance has d = {p} features)")
+        lambda0 = as_float(params, "lambda0", minimum=0.0)
+        if k is None and lambda0 is None:
+            raise InputError(f"{self.id} needs k (cardinality form) or lambda0 (penalty form), or both")
+        if params.get("intercept") not in INTERCEPT_CHOICES:
+            raise InputError(f"intercept must be one of {', '.join(INTERCEPT_CHOICES)}; got {params.get('intercept')!r}")
+        params = {**params, "k": k, "lambda0": lambda0}
+        params.update(self._validate_more(X, y, params))
+        M, source = params.get("M"), "given"
+        if M in (None, "auto"):
+            M, source = self.derive_big_m(X, y, params)
+        else:
+            M = as_float(params, "M", allow_none=False)
+            if not (M > 0 and math.isfinite(M)):
+                raise InputError(f"M must be a positive finite number; got {M}")
+        return {**params, "M": float(M), "M_source": source}
+
+    def _validate_more(self, X, y, params) -> dict[str, Any]:
+        return {}
+
+    def derive_big_m(self, X, y, params) -> tuple[float, str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- model pieces --------------------------------------------------------------------------
+    def _base_model(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        X, _ = check_binary(instance)
+        p = X.shape[1]
+        M = float(params["M"])
+        m = pyo.ConcreteModel(name=self.id)
+        m.features = pyo.RangeSet(0, p - 1)
+        m.theta = pyo.Var(m.features, bounds=(-M, M))
+        m.z = pyo.Var(m.features, domain=pyo.Binary)
+        m.big_m_upper = pyo.Constraint(m.features, rule=lambda m, j: m.theta[j] <= M * m.z[j])
+        m.big_m_lower = pyo.Constraint(m.features, rule=lambda m, j: -M * m.z[j] <= m.theta[j])
+        if params["k"] is not None:
+            m.cardinality = pyo.Constraint(expr=pyo.quicksum(m.z[j] for j in m.features) <= params["k"])
+        m.intercept = pyo.Var() if params["intercept"] == "continuous" else None
+        add_scores(m, X, m.theta, m.intercept)
+        return m
+
+    def decision_expressions(self, model: pyo.ConcreteModel):
+        """The per-sample scores θᵀxᵢ + θ₀ as an indexed Pyomo Expression (index i = 0..n−1,
+        in the instance's row order); ``yᵢ·score[i]`` is sample i's margin. Built by
+        :meth:`build`; fairness constraints attach to it (tutorial §5, eq. (35))."""
+        return model.score
+
+    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        p = instance.X.shape[1]
+        solution = {"theta": values(model.theta, p), "z": values(model.z, p)}
+        if model.intercept is not None:
+            value = model.intercept.value
+            solution["intercept"] = np.array([np.nan if value is None else float(value)])
+        return solution
+
+    def _common_checks(self, X, params, solution) -> tuple[np.ndarray, np.ndarray, float, dict[str, float]] | None:
+        theta = np.asarray(solution["theta"], dtype=float)
+        z = np.asarray(solution["z"], dtype=float)
+        if theta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
+            raise InputError(f"solution must have theta and z of length {X.shape[1]}")
+        intercept = intercept_value(solution)
+        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(z)) and math.isfinite(intercept)):
+            return None
+        selected = z > 0.5
+        M, k = float(params["M"]), params["k"]
+        violations = {
+            "integrality": float(np.max(np.abs(z - np.round(z)))),
+            "support_link": float(np.max(np.abs(theta[~selected]), initial=0.0)),
+            "big_m": float(np.max(np.abs(theta) - M, initial=0.0)),
+        }
+        if params["intercept"] == "none":
+            violations["intercept_fixed"] = abs(intercept)
+        if k is not None:
+            violations["cardinality"] = float(max(selected.sum() - k, 0))
+        return theta, z, intercept, violations
+
+    def _info(self, X, y, theta, z, intercept, params) -> dict[str, Any]:
+        selected = z > 0.5
+        M = float(params["M"])
+        m_binding = bool(np.any(np.abs(theta[selected]) >= (1 - M_BINDING_RTOL) * M))
+        info = {"support": np.flatnonzero(selected).tolist(), "intercept": intercept, "M": M,
+                "M_source": params.get("M_source", "given"), "m_binding": m_binding,
+                **classification_info(X, y, theta, intercept)}
+        if m_binding:
+            info["warning"] = (
+                f"big-M bound the solution (|theta_j| reached M = {M:.4g}): it is optimal for this M, "
+                "not certified for the problem without the box; raise M"
+                if info["M_source"] != "derived"
+                else "big-M reached, but M is provably valid"
+            )
+        return info
+
+
+@register
+class SparseLogisticPerspective(_SparseClassifier):
+    """Sparse logistic regression + ridge in perspective form θⱼ² ≤ zⱼrⱼ (tutorial §2.1.2;
+    Deza & Atamtürk 2022), with big-M links and the exponential-cone epigraph of the loss."""
+
+    id = "sparse_logistic.perspective"
+    equation = "§2.1.2 (perspective, Deza & Atamtürk 2022)"
+    problem_class = "MINLP"
+    family = "sparse_logistic"
+    summary = "L0L2 logistic regression, perspective ridge terms (penalty and/or cardinality form)"
+    hyperparameters = {"k": None, "lambda0": None, "lambda2": 1.0, "M": "auto", "intercept": "continuous"}
+
+    def _validate_more(self, X, y, params):
+        return {"lambda2": as_float(params, "lambda2", minimum=0.0, allow_none=False)}
+
+    def objective_value(self, X, y, theta, intercept, n_selected, params) -> float:
+        """Σ logistic + λ0·(number selected) + λ2‖θ‖²."""
+        return (logistic_loss(X, y, theta, intercept) + (params["lambda0"] or 0.0) * n_selected
+                + params["lambda2"] * float(theta @ theta))
+
+    def derive_big_m(self, X, y, params) -> tuple[float, str]:
+        lambda2, k = params["lambda2"], params["k"]
+        fit_intercept = params["intercept"] == "continuous"
+        n_pos, n = float(np.sum(y > 0)), float(len(y))
+        if fit_intercept:  # intercept-only model: the class-frequency log-likelihood
+            upper = -(n_pos * math.log(n_pos / n) + (n - n_pos) * math.log((n - n_pos) / n))
+        else:
+            upper = n * math.log(2.0)
+        ridge = max(lambda2, 1e-3)
+        theta, _ = fit_logistic(X, y, range(X.shape[1]), ridge, fit_intercept=fit_intercept)
+        support = np.argsort(-np.abs(theta), kind="stable")[: (k or X.shape[1])]
+        refit, b = fit_logistic(X, y, support, ridge, fit_intercept=fit_intercept)
+        if lambda2 > 0:
+            upper = min(upper, self.objective_value(X, y, refit, b, len(support), params))
+            return math.sqrt(upper / lambda2) * (1 + 1e-6) + 1e-9, "derived"
+        scale = float(np.abs(refit).max())
+        return 2.0 * max(scale, 1e-3), "heuristic"
+
+    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        X, y = check_binary(instance)
+        m = self._base_model(instance, params)
+        loss = add_logistic_epigraph(m, X, y)
+        m.r = pyo.Var(m.features, bounds=(0, None))
+        m.rotated_cone = pyo.Constraint(m.features, rule=lambda m, j: m.theta[j] ** 2 <= m.z[j] * m.r[j])
+        m.objective = pyo.Objective(
+            expr=loss + (params["lambda0"] or 0.0) * pyo.quicksum(m.z[j] for j in m.features)
+            + params["lambda2"] * pyo.quicksum(m.r[j] for j in m.features)
+        )
+        return m
+
+    def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
+        X, y = check_binary(instance)
+        checked = self._common_checks(X, params, solution)
+        if checked is None:
+            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+        theta, z, intercept, violations = checked
+        objective = self.objective_value(X, y, theta, intercept, int((z > 0.5).sum()), params)
+        return Evaluation(objective=objective, violations=violations,
+                          info=self._info(X, y, theta, z, intercept, params))
+
+
+@register
+class SparseSVMBigM(_SparseClassifier):
+    """Formulation (9): sparse soft-margin SVM, hinge constraints (9b), big-M links (9c)
+    (tutorial eq. 9; Dedieu, Hazimeh & Mazumder 2021)."""
+
+    id = "sparse_svm.bigm"
+    equation = "(9)"
+    problem_class = "MIQP"
+    family = "sparse_svm"
+    summary = "L0 sparse hinge-loss SVM, 1/2||theta||^2 + lambda1 sum r + lambda0 sum z, big-M"
+    hyperparameters = {"k": None, "lambda0": None, "lambda1": 1.0, "M": "auto", "intercept": "continuous"}
+
+    def _validate_more(self, X, y, params):
+        lambda1 = as_float(params, "lambda1", minimum=0.0, allow_none=False)
+        if lambda1 <= 0:
+            raise InputError("lambda1 (the hinge weight) must be > 0; with 0 the optimum is theta = 0")
+        return {"lambda1": lambda1}
+
+    def objective_value(self, X, y, theta, intercept, n_selected, params) -> float:
+        """½‖θ‖² + λ1 Σ max(0, 1 − yᵢ(θᵀxᵢ+θ₀)) + λ0·(number selected)."""
+        return (0.5 * float(theta @ theta) + params["lambda1"] * float(hinge_terms(X, y, theta, intercept).sum())
+                + (params["lambda0"] or 0.0) * n_selected)
+
+    def derive_big_m(self, X, y, params) -> tuple[float, str]:
+        from sklearn.svm import SVC
+
+        lambda1, k = params["lambda1"], params["k"]
+        n_pos, n_neg = int(np.sum(y > 0)), int(np.sum(y < 0))
+        fit_intercept = params["intercept"] == "continuous"
+        # θ = 0 with the best intercept (θ₀ = ±1 leaves only the other class's hinge at 2)
+        upper = lambda1 * (2.0 * min(n_pos, n_neg) if fit_intercept else float(len(y)))
+        if fit_intercept:  # a refit of the convex SVM on its k largest coefficients (any θ is feasible)
+            full = SVC(kernel="linear", C=lambda1).fit(X, y).coef_.ravel()
+            support = np.sort(np.argsort(-np.abs(full), kind="stable")[: (k or X.shape[1])])
+            model = SVC(kernel="linear", C=lambda1).fit(X[:, support], y)
+            theta = np.zeros(X.shape[1])
+            theta[support] = model.coef_.ravel()
+            upper = min(upper, self.objective_value(X, y, theta, float(model.intercept_[0]), len(support), params))
+        return math.sqrt(2.0 * upper) * (1 + 1e-6) + 1e-9, "derived"
+
+    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        X, y = check_binary(instance)
+        m = self._base_model(instance, params)
+        m.r = pyo.Var(m.samples, bounds=(0, None))
+        m.hinge = pyo.Constraint(m.samples, rule=lambda m, i: float(y[i]) * m.score[i] >= 1 - m.r[i])
+        m.objective = pyo.Objective(
+            expr=0.5 * pyo.quicksum(m.theta[j] ** 2 for j in m.features)
+            + params["lambda1"] * pyo.quicksum(m.r[i] for i in m.samples)
+            + (params["lambda0"] or 0.0) * pyo.quicksum(m.z[j] for j in m.features)
+        )
+        return m
+
+    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        solution = super().extract(model, instance, params)
+        solution["r"] = values(model.r, instance.X.shape[0])
+        return solution
+
+    def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
+        """Objective with the smallest feasible slacks rᵢ = max(0, 1 − yᵢsᵢ); if the solution
+        carries r, (9b) and r ≥ 0 are checked for it too."""
+        X, y = check_binary(instance)
+        checked = self._common_checks(X, params, solution)
+        if checked is None:
+            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+        theta, z, intercept, violations = checked
+        if solution.get("r") is not None:
+            r = np.asarray(solution["r"], dtype=float)
+            if r.shape != (X.shape[0],) or not np.all(np.isfinite(r)):
+                return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+            violations["hinge"] = float(np.max(1.0 - r - y * (X @ theta + intercept), initial=0.0))
+            violations["slack_nonnegative"] = float(np.max(-r, initial=0.0))
+        objective = self.objective_value(X, y, theta, intercept, int((z > 0.5).sum()), params)
+        info = self._info(X, y, theta, z, intercept, params)
+        info["margin_violations"] = int(np.sum(hinge_terms(X, y, theta, intercept) > 0))
+        return Evaluation(objective=objective, violations=violations, info=info)
