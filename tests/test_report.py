@@ -78,3 +78,13 @@ def test_empty_store_is_a_clear_error(tmp_path):
 
     with pytest.raises(DataMissingError, match="no rows"):
         build_report(tmp_path / "nothing", tmp_path / "out")
+
+
+def test_performance_profile_ratios(synthetic_store):
+    frame = tables.prepare(synthetic_store.load())
+    data = tables.performance_profile(frame, "sparse_regression").set_index(["problem", "configuration"])["ratio"]
+    problem_a = next(p for p in data.index.get_level_values(0) if "| a |" in p)
+    problem_b = next(p for p in data.index.get_level_values(0) if "| b |" in p)
+    assert data[(problem_a, "l0l2_bigm · scip")] == pytest.approx(2.0)  # 2 s vs the best 1 s
+    assert data[(problem_a, "perspective · scip")] == pytest.approx(1.0)
+    assert data[(problem_b, "l0l2_bigm · scip")] == np.inf  # not solved

@@ -74,6 +74,14 @@ def build_report(store: str | Path, out: str | Path, *, title: str | None = None
                          figures.root_strength(frame, fig_dir, family) + figures.strength_vs_time(frame, fig_dir, family)))
         sections.append((f"Root relaxations: {family}", "Per formulation and problem.",
                          roots.drop(columns=["problem", "family"]), []))
+        profile = figures.performance_profile(frame, fig_dir, family)
+        if profile:
+            ratios = tables.performance_profile(frame, family).pivot_table(
+                index="problem", columns="configuration", values="ratio", aggfunc="first").reset_index()
+            sections.append((f"Performance profile: {family}",
+                             "Dolan–Moré performance profile: for each configuration (formulation · solver), the share "
+                             "of problems it solves within τ times the fastest configuration's time (∞ = not solved).",
+                             ratios, profile))
     sections.append(("All runs", "One row per run of the store (`run_id` identifies the row).", tables.runs_table(frame), []))
 
     provenance = {

@@ -96,3 +96,25 @@ def strength_vs_time(frame: pd.DataFrame, directory: Path, family: str) -> list[
     ax.set_title(f"Relaxation strength vs difficulty: {family}")
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left")
     return _save(fig, directory, f"strength_vs_time_{family}")
+
+
+def performance_profile(frame: pd.DataFrame, directory: Path, family: str) -> list[Path]:
+    """Dolan–Moré performance profile (labelled as such): ρ(τ) = share of problems that a
+    configuration solves within τ times the best configuration's time."""
+    sns.set_theme(**STYLE)
+    data = tables.performance_profile(frame, family)
+    if data.empty or not np.isfinite(data["ratio"]).any():
+        return []
+    finite = data.loc[np.isfinite(data["ratio"]), "ratio"]
+    taus = np.logspace(0, np.log10(max(finite.max(), 1.0) * 1.5), 200)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for configuration, rows in data.groupby("configuration"):
+        ratios = rows["ratio"].to_numpy()
+        ax.step(taus, [(ratios <= t).mean() for t in taus], where="post", label=configuration)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("τ (time relative to the best configuration)")
+    ax.set_ylabel("share of problems solved within τ·best")
+    ax.set_title(f"Dolan–Moré performance profile: {family}")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left")
+    return _save(fig, directory, f"performance_profile_{family}")

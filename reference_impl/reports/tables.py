@@ -148,3 +148,18 @@ def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
     table = frame[columns].sort_values(["formulation", "instance", "params_label", "solver"]).copy()
     table["message"] = table["message"].fillna("").str.slice(0, 90)
     return table.rename(columns={"params_label": "params"})
+
+
+def performance_profile(frame: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
+    """Dolan–Moré performance profile data for the (formulation, solver) configurations of a
+    family: for each problem, ratio of a configuration's time to the best time of any
+    configuration on it; unsolved runs have ratio ∞. Returns one row per (configuration,
+    problem) with its ratio; the profile ρ(τ) is the share of problems with ratio ≤ τ."""
+    data = frame[frame["attempted"]] if family is None else frame[frame["attempted"] & (frame["family"] == family)]
+    data = data.assign(configuration=data["formulation"].map(_short) + " · " + data["solver"])
+    times = data.groupby(["problem", "configuration"])
+    solved_time = times.apply(lambda g: g.loc[g["solved"], "solve_seconds"].min() if g["solved"].any() else math.inf,
+                              include_groups=False).rename("seconds").reset_index()
+    best = solved_time.groupby("problem")["seconds"].transform("min")
+    solved_time["ratio"] = np.where(np.isfinite(solved_time["seconds"]), solved_time["seconds"] / best.clip(lower=1e-9), np.inf)
+    return solved_time
