@@ -29,7 +29,8 @@ def capable_solvers(formulation: Formulation) -> list[str]:
     """Solvers that can take this formulation (Pyomo solvers by class, plus native ones)."""
     from .solvers import PYOMO_SOLVERS, supports
 
-    return [s for s in PYOMO_SOLVERS if supports(s, formulation.problem_class)] + list(formulation.native_solvers)
+    pyomo = [s for s in PYOMO_SOLVERS if supports(s, formulation.problem_class) and s not in formulation.native_solvers]
+    return pyomo + list(formulation.native_solvers)
 
 
 def _count(model) -> tuple[int, int]:
@@ -51,14 +52,17 @@ def solve(
     seed: int = 0,
     repeat: int = 0,
     root_relaxation: bool = False,
+    solver_options: dict[str, Any] | None = None,
     **hyperparameters: Any,
 ) -> ResultRecord:
     """Solve ``formulation_id`` on ``instance`` and return the evaluated result record.
 
     ``instance`` is a catalogue id, an ``.npz`` path, a mapping of arrays or an
     :class:`Instance`. Hyperparameters (``k``, ``lambda0``, ``lambda2``, ``M``, ...) are keyword
-    arguments. Bad input raises a :class:`MiobenchError` with one clear message; solver
-    trouble (unsupported class, missing package, license limits, time limit) is a status.
+    arguments. ``solver_options`` are passed to the solver (native solvers: e.g. the batch size
+    and backend of ``bnb``; Pyomo solvers: solver parameters by their own names). Bad input
+    raises a :class:`MiobenchError` with one clear message; solver trouble (unsupported
+    class, missing package, license limits, time limit) is a status.
     """
     formulation = get_formulation(formulation_id)
     check_solver_name(solver, formulation.native_solvers)
@@ -76,10 +80,15 @@ def solve(
         timestamp=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
     record.extra["effective_params"] = params  # defaults filled in, derived values (e.g. big-M)
+    solver_options = dict(solver_options or {})
+    if solver_options:
+        record.extra["solver_options"] = solver_options
+    problem_class = formulation.problem_class_for(params)
     start = time.perf_counter()
     if solver in formulation.native_solvers:
         outcome, solution = formulation.solve_native(
-            solver, inst, params, time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed
+            solver, inst, params, time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed,
+            solver_options=solver_options,
         )
         record.build_seconds = 0.0
         model = None
@@ -88,12 +97,14 @@ def solve(
         model = formulation.build(inst, params)
         record.build_seconds = time.perf_counter() - build_start
         record.n_vars, record.n_cons = _count(model)
-        outcome = solve_model(model, solver, problem_class=formulation.problem_class, time_limit=time_limit,
-                              rel_gap=rel_gap, threads=threads, seed=seed)
+        outcome = solve_model(model, solver, problem_class=problem_class, time_limit=time_limit,
+                              rel_gap=rel_gap, threads=threads, seed=seed, options=solver_options)
         solution = formulation.extract(model, inst, params) if outcome.has_solution else None
     _fill_from_outcome(record, formulation, inst, params, outcome, solution)
-    if root_relaxation and model is not None and outcome.status not in ("not_installed", "unsupported"):
-        root = relaxation_bound(model, formulation.problem_class, time_limit=time_limit)
+    if root_relaxation and model is None and outcome.extra.get("root_bound") is not None:
+        record.root_bound = outcome.extra["root_bound"]  # a native solver's own root bound
+    elif root_relaxation and model is not None and outcome.status not in ("not_installed", "unsupported"):
+        root = relaxation_bound(model, problem_class, time_limit=time_limit)
         record.root_seconds = root.seconds
         record.root_bound = root.bound
         record.extra["root_status"] = root.status
@@ -130,6 +141,13 @@ def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Ins
                 record.message = (f"solver claimed optimality but the evaluator found a violation of "
                                   f"{evaluation.max_violation:.3g} > {FEASIBILITY_TOL:g} "
                                   f"({_worst(evaluation.violations)})")
+            elif formulation.approximation and "surrogate_objective" in evaluation.info:
+                surrogate_gap = relative_gap(evaluation.info["surrogate_objective"], record.bound)
+                record.extra["surrogate_gap"] = surrogate_gap
+                if surrogate_gap > (record.rel_gap or 0.0) + GAP_SLACK:
+                    status = "error"
+                    record.message = (f"solver claimed optimality but the surrogate's recomputed gap is "
+                                      f"{surrogate_gap:.3g} > {record.rel_gap:g}")
             elif record.gap > (record.rel_gap or 0.0) + GAP_SLACK:
                 status = "error"
                 record.message = (f"solver claimed optimality but the recomputed gap is {record.gap:.3g} "

@@ -68,7 +68,8 @@ def cmd_solve(args) -> int:
 
     record = solve(
         args.formulation, args.instance, solver=args.solver, time_limit=args.time_limit, rel_gap=args.rel_gap,
-        threads=args.threads, seed=args.seed, root_relaxation=args.root, **_params(args.param),
+        threads=args.threads, seed=args.seed, root_relaxation=args.root, solver_options=_params(args.option),
+        **_params(args.param),
     )
     if args.json:
         print(record.to_json())
@@ -183,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="hyperparameter (repeatable)")
+    p.add_argument("--option", action="append", metavar="NAME=VALUE",
+                   help="solver option (repeatable), e.g. --option batch_size=1 for bnb")
     p.add_argument("--root", action="store_true", help="also solve the continuous (root) relaxation")
     p.add_argument("--json", action="store_true", help="print the result record as JSON")
     p.set_defaults(func=cmd_solve)

@@ -19,8 +19,9 @@ import numpy as np
 from ..errors import InputError
 from ..instances.instance import Instance
 
-#: Problem classes, from least to most general.
-PROBLEM_CLASSES = ("LP", "MILP", "MIQP", "MISOCP", "MINLP")
+#: Problem classes, from least to most general; "MILP loop" is a sequence of MILPs solved by
+#: a formulation's own loop (cutting planes, constraint generation), never one Pyomo model.
+PROBLEM_CLASSES = ("LP", "MILP", "MIQP", "MISOCP", "MINLP", "MILP loop")
 
 #: Absolute tolerance under which a constraint violation counts as feasible.
 FEASIBILITY_TOL = 1e-5
@@ -59,6 +60,11 @@ class Formulation(ABC):
     #: small representative (catalogue instance id, hyperparameters) pairs: the asv suite
     #: benchmarks every registered formulation on these with every capable solver
     benchmark_cases: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = ()
+    #: True when the model optimises an approximation (e.g. a piecewise-linear surrogate):
+    #: the evaluator's objective is the true one and ``info["surrogate_objective"]`` the
+    #: model's; a solver's optimality claim is checked against the surrogate, and the gap
+    #: of the record (true objective vs bound) then includes the approximation error.
+    approximation: ClassVar[bool] = False
 
     # -- contract ---------------------------------------------------------------------
     def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +89,16 @@ class Formulation(ABC):
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
         """Recompute objective and check constraints from ``solution`` alone (no solver)."""
 
+    def problem_class_for(self, params: dict[str, Any]) -> str:
+        """The problem class of the model these hyperparameters build (default: the class's);
+        a formulation whose class depends on a hyperparameter (e.g. the loss) overrides it."""
+        return self.problem_class
+
     def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], **options):
-        """Run a native solver; returns ``(SolverOutcome, solution)``. Only for ``native_solvers``."""
+        """Run a native solver; returns ``(SolverOutcome, solution)``. Only for ``native_solvers``.
+
+        ``options`` holds ``time_limit``, ``rel_gap``, ``threads``, ``seed`` and the run's
+        ``solver_options`` (a dict)."""
         raise InputError(f"{self.id} has no native solver {solver!r}")
 
     # -- helpers for subclasses -------------------------------------------------------

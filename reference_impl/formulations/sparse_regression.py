@@ -85,19 +85,33 @@ def greedy_solution(X, y, *, k: int | None, lambda0: float, lambda2: float) -> n
     return theta
 
 
+def ellipsoid_big_m(X: np.ndarray, y: np.ndarray, lambda2: float, upper: float) -> float | None:
+    """Largest |θⱼ| over {θ : ‖y − Xθ‖² + λ2‖θ‖² ≤ upper}; ``None`` when XᵀX + λ2I is singular.
+
+    Any θ whose objective (loss + ridge + nonnegative penalties) is at most ``upper`` lies in
+    this ellipsoid, so with ``upper`` the objective of a feasible point the value is a valid
+    big-M for every optimal θ: |cⱼ| + sqrt(ρ²(A⁻¹)ⱼⱼ) with A = XᵀX + λ2I, c = A⁻¹Xᵀy and
+    ρ² = upper − yᵀy + (Xᵀy)ᵀc (with a 1e-6 relative safety margin).
+    """
+    A = X.T @ X + lambda2 * np.eye(X.shape[1])
+    eigenvalues = np.linalg.eigvalsh(A)
+    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1.0):
+        return None
+    A_inv = np.linalg.inv(A)
+    b = X.T @ y
+    centre = A_inv @ b
+    radius2 = max(upper - y @ y + b @ centre, 0.0)
+    extent = np.abs(centre) + np.sqrt(radius2 * np.clip(np.diag(A_inv), 0.0, None))
+    return float(extent.max() * (1 + 1e-6) + 1e-9)
+
+
 def derive_big_m(X, y, *, k, lambda0, lambda2) -> tuple[float, str]:
     """A big-M value and how it was obtained (``derived`` = provably valid, else ``heuristic``)."""
     theta = greedy_solution(X, y, k=k, lambda0=lambda0, lambda2=lambda2)
     upper = objective_value(X, y, theta, int(np.count_nonzero(theta)), lambda0, lambda2)
-    A = X.T @ X + lambda2 * np.eye(X.shape[1])
-    eigenvalues = np.linalg.eigvalsh(A)
-    if eigenvalues[0] > 1e-10 * max(eigenvalues[-1], 1.0):
-        A_inv = np.linalg.inv(A)
-        b = X.T @ y
-        centre = A_inv @ b
-        radius2 = max(upper - y @ y + b @ centre, 0.0)
-        extent = np.abs(centre) + np.sqrt(radius2 * np.clip(np.diag(A_inv), 0.0, None))
-        return float(extent.max() * (1 + 1e-6) + 1e-9), "derived"
+    M = ellipsoid_big_m(X, y, lambda2, upper)
+    if M is not None:
+        return M, "derived"
     scale = float(np.abs(theta).max()) if np.any(theta) else float(np.abs(y).max() / max(np.abs(X).max(), 1e-12))
     return 2.0 * scale, "heuristic"
 

@@ -115,7 +115,7 @@ def run_suite(
         cached = roots.get(spec.root_key)
         run_spec = RunSpec(**{**spec.__dict__, "root_relaxation": spec.root_relaxation and cached is None})
         if bar:
-            bar.update(f"{spec.formulation} · {spec.solver} · {spec.instance}")
+            bar.update(f"{spec.formulation} · {spec.solver}{spec.solver_options or ''} · {spec.instance}")
         record = run_one(run_spec, grace=grace, memory_limit_gb=memory_limit_gb, suite=suite["name"])
         if cached is not None and spec.root_relaxation:
             record.root_bound, record.root_seconds = cached

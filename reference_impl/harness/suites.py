@@ -15,6 +15,9 @@ A suite file (``suites/<name>.yaml`` in this package, or any path) looks like::
         instances: [synreg-n60-p12-k4]
         params: {k: [4], lambda2: [0.1]}    # dict of lists = Cartesian product,
                                             # or a list of dicts = exactly those
+
+A solver entry is a name or ``{solver: NAME, options: {...}}`` (solver options, e.g. the
+native solver's batch size: ``{solver: bnb, options: {batch_size: 1}}``).
 """
 from __future__ import annotations
 
@@ -58,11 +61,14 @@ class RunSpec:
     seed: int = 0
     root_relaxation: bool = True
     instance_sha256: str = ""
+    solver_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
         key = asdict(self)
         key.pop("root_relaxation")
+        if not key["solver_options"]:
+            key.pop("solver_options")  # keeps the ids of runs without options unchanged
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_json(self) -> str:
@@ -116,10 +122,12 @@ def expand(suite: dict[str, Any], *, time_limit: float | None = None) -> list[Ru
         if time_limit is not None:
             settings["time_limit"] = time_limit
         repeats = int(group.get("repeats", suite["repeats"]))
-        for formulation, instance, params, solver, repeat in itertools.product(
-            group["formulations"], group["instances"], _param_sets(group.get("params")), group["solvers"], range(repeats)
+        solvers = [(s, {}) if isinstance(s, str) else (s["solver"], dict(s.get("options", {}))) for s in group["solvers"]]
+        for formulation, instance, params, (solver, options), repeat in itertools.product(
+            group["formulations"], group["instances"], _param_sets(group.get("params")), solvers, range(repeats)
         ):
             specs.append(RunSpec(formulation=formulation, solver=solver, instance=instance, params=params,
+                                 solver_options=options,
                                  repeat=repeat, time_limit=float(settings["time_limit"]),
                                  rel_gap=float(settings["rel_gap"]), threads=int(settings["threads"]),
                                  seed=int(settings["seed"]) + repeat, root_relaxation=bool(settings["root_relaxation"])))

@@ -23,7 +23,7 @@ def execute(spec: RunSpec) -> ResultRecord:
     try:
         record = solve(spec.formulation, spec.instance, solver=spec.solver, time_limit=spec.time_limit,
                        rel_gap=spec.rel_gap, threads=spec.threads, seed=spec.seed, repeat=spec.repeat,
-                       root_relaxation=spec.root_relaxation, **spec.params)
+                       root_relaxation=spec.root_relaxation, solver_options=spec.solver_options, **spec.params)
     except MiobenchError as exc:
         record = failure_record(spec, "error", str(exc))
     except MemoryError:
@@ -44,7 +44,7 @@ def failure_record(spec: RunSpec, status: str, message: str, **extra) -> ResultR
         instance_sha256=spec.instance_sha256, params=dict(spec.params), repeat=spec.repeat, status=status,
         message=message, time_limit=spec.time_limit, rel_gap=spec.rel_gap, threads=spec.threads,
         seed=spec.seed, git_commit=git_commit(), machine=machine(), miobench_version=__version__,
-        run_id=spec.run_id, extra=dict(extra),
+        run_id=spec.run_id, extra={**({"solver_options": spec.solver_options} if spec.solver_options else {}), **extra},
     )
 
 

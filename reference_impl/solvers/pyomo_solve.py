@@ -3,6 +3,7 @@ interfaces: ``highs``, ``scip_direct``, ``gurobi_persistent``, ``gurobi_direct_m
 from __future__ import annotations
 
 import contextlib
+import os
 import io
 import logging
 import math
@@ -33,10 +34,65 @@ _TERMINATION_TO_STATUS = {
 _NODE_KEYS = ("NNodes", "NodeCount", "mip_node_count")
 
 
-#: Solver logs are switched off: Pyomo captures solver output through a pipe, and a long
-#: SCIP log deadlocks that capture (seen with Pyomo 6.10 / pyscipopt 6.3 on a 26-variable
-#: relaxation that SCIP itself solves in 0.1 s).
+#: Solver logs are switched off: Pyomo captures solver output through a pipe that a Python
+#: thread drains, and SCIP writes to it while holding the GIL, so a long log (or a burst of
+#: warnings, which SCIP prints at every verbosity level) fills the pipe and deadlocks
+#: (seen with Pyomo 6.10 / pyscipopt 6.3). SCIP is therefore also made quiet at the source
+#: (:class:`_QuietScip`).
 _QUIET = {"scip": {"display/verblevel": 0}, "gurobi": {"OutputFlag": 0}, "highs": {"output_flag": False}}
+
+
+class _QuietModel:
+    """A pyscipopt model that cannot write into Pyomo's output pipe.
+
+    ``hideOutput(quiet=False)`` (which Pyomo's scip_direct calls before every optimize) is
+    ignored, and ``optimize`` runs with file descriptors 1 and 2 pointed at /dev/null: SoPlex,
+    SCIP's LP solver, writes some warnings straight to std::cout, past SCIP's message
+    handler, and would otherwise fill the pipe. Everything else is forwarded."""
+
+    def __init__(self, model) -> None:
+        self._model = model
+        model.hideOutput(True)
+
+    def hideOutput(self, quiet: bool = True) -> None:  # noqa: N802 (pyscipopt's name)
+        self._model.hideOutput(True)
+
+    def optimize(self):
+        saved = [os.dup(1), os.dup(2)]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            return self._model.optimize()
+        finally:
+            _flush_c_stdio()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in (*saved, devnull):
+                os.close(fd)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - non-glibc platforms
+        pass
+
+
+def _quiet_scip_interface():
+    from pyomo.contrib.solver.solvers.scip.scip_direct import ScipDirect
+
+    class _QuietScip(ScipDirect):
+        def _create_solver_model(self, model, config):
+            scip_model, loader, has_obj = super()._create_solver_model(model, config)
+            return _QuietModel(scip_model), loader, has_obj
+
+    return _QuietScip()
 
 
 def _solver_options(solver: str, seed: int | None) -> dict:
@@ -60,6 +116,7 @@ def solve_model(
     threads: int = 1,
     seed: int | None = 0,
     load_solution: bool = True,
+    options: dict | None = None,
 ) -> SolverOutcome:
     """Solve ``model`` and report what the solver said; never raises for solver trouble.
 
@@ -84,7 +141,8 @@ def solve_model(
         )
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    interface = SolverFactory(PYOMO_SOLVERS[solver].pyomo_names[problem_class])
+    name = PYOMO_SOLVERS[solver].pyomo_names[problem_class]
+    interface = _quiet_scip_interface() if name == "scip_direct" else SolverFactory(name)
     start = time.perf_counter()
     log = io.StringIO()
     try:
@@ -94,7 +152,7 @@ def solve_model(
                 time_limit=float(time_limit),
                 rel_gap=float(rel_gap),
                 threads=int(threads),
-                solver_options=_solver_options(solver, seed),
+                solver_options={**_solver_options(solver, seed), **(options or {})},
                 load_solutions=False,
                 raise_exception_on_nonoptimal_result=False,
             )

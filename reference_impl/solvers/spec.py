@@ -46,6 +46,7 @@ def check_solver_name(name: str, native: tuple[str, ...] = ()) -> None:
 
 
 def supports(name: str, problem_class: str) -> bool:
+    """Whether solver ``name`` takes one Pyomo model of ``problem_class``."""
     return problem_class in PYOMO_SOLVERS[name].classes
 
 
