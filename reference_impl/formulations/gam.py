@@ -59,7 +59,7 @@ from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import squared_loss, values
 from .base import Evaluation, Formulation, as_float, as_int
-from .sparse_regression import M_BINDING_RTOL, objective_value, ridge_fit
+from .sparse_regression import M_BINDING_RTOL, ellipsoid_big_m, objective_value, ridge_fit
 
 
 @dataclass
@@ -86,25 +86,6 @@ class Design:
 
     def structure_ok(self, selected: np.ndarray) -> bool:
         return self.structure.shape[0] == 0 or bool(np.all(self.structure @ selected <= self.rhs + 1e-9))
-
-
-def ellipsoid_big_m(X: np.ndarray, y: np.ndarray, lambda2: float, upper: float) -> float | None:
-    """Largest |θⱼ| over {θ : ‖y − Xθ‖² + λ2‖θ‖² ≤ upper}; ``None`` when XᵀX + λ2I is singular.
-
-    The same bound as :func:`reference_impl.formulations.sparse_regression.derive_big_m`
-    (extent |cⱼ| + sqrt(ρ²(A⁻¹)ⱼⱼ), A = XᵀX + λ2I, c = A⁻¹Xᵀy, ρ² = UB − yᵀy + (Xᵀy)ᵀc), for a
-    caller-supplied upper bound ``upper`` on the optimum of a *constrained* problem.
-    """
-    A = X.T @ X + lambda2 * np.eye(X.shape[1])
-    eigenvalues = np.linalg.eigvalsh(A)
-    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1.0):
-        return None
-    A_inv = np.linalg.inv(A)
-    b = X.T @ y
-    centre = A_inv @ b
-    radius2 = max(upper - y @ y + b @ centre, 0.0)
-    extent = np.abs(centre) + np.sqrt(radius2 * np.clip(np.diag(A_inv), 0.0, None))
-    return float(extent.max() * (1 + 1e-6) + 1e-9)
 
 
 def structured_greedy(design: Design, y: np.ndarray, *, k: int | None, lambda0: float, lambda2: float) -> np.ndarray:
@@ -246,6 +227,7 @@ class _StructuredSparseRegression(Formulation):
         info = {
             "support": support,
             "selected": [design.group_names[g] for g in support],
+            "theta": theta.tolist(),
             "M": M,
             "M_source": params.get("M_source", "given"),
             "m_binding": m_binding,
@@ -284,6 +266,8 @@ class SparseSplines(_StructuredSparseRegression):
     equation = "(10)"
     summary = "sparse spline GAM: B-spline basis per feature, all of a feature's coefficients on/off together"
     hyperparameters = {**_StructuredSparseRegression.hyperparameters, "n_knots": 4, "degree": 3}
+    benchmark_cases = (("gam-splines-n60-d4", {"k": 2, "lambda2": 0.05}),
+                       ("gam-splines-n200-d8", {"k": 3, "lambda2": 0.05}))
 
     def check_params(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
         n_knots = as_int(params, "n_knots", minimum=2)
@@ -332,6 +316,8 @@ class Interactions(_StructuredSparseRegression):
     equation = "(11)"
     summary = "sparse regression with pairwise interactions, optional strong/weak hierarchy"
     hyperparameters = {**_StructuredSparseRegression.hyperparameters, "hierarchy": "none"}
+    benchmark_cases = (("gam-inter-n50-d4", {"k": 4, "hierarchy": "strong"}),
+                       ("gam-inter-n150-d7", {"k": 4, "hierarchy": "strong"}))
 
     def check_params(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
         hierarchy = params.get("hierarchy")
@@ -428,6 +414,8 @@ class HierarchicalCategorical(_StructuredSparseRegression):
     id = "gam.hierarchical_categorical"
     equation = "Carrizosa et al. 2022 (tutorial §2.1.4, Figure 6)"
     summary = "hierarchical categorical feature: at most one selected category on every root-to-leaf path"
+    benchmark_cases = (("gam-hiercat-n80-b222", {"k": 3, "lambda2": 0.1}),
+                       ("gam-hiercat-n400-b423", {"k": 5, "lambda2": 0.1}))
 
     def check_params(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
         tree = CategoryTree.from_parent(instance["parent"])

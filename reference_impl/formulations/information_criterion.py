@@ -50,9 +50,8 @@ from ..record import relative_gap
 from ..registry import get_formulation, register
 from ..solvers import SolverOutcome, solve_model
 from .base import Evaluation, Formulation, as_float, as_int
-from .gam import ellipsoid_big_m
 from .sparse_regression import _SparseRegression, derive_big_m, greedy_solution, ridge_fit
-
+from .sparse_regression import _SparseRegression, derive_big_m, ellipsoid_big_m, greedy_solution, ridge_fit
 CRITERIA = ("aic", "bic")
 SUBSOLVERS = ("scip", "gurobi")
 
@@ -93,6 +92,7 @@ class InformationCriterion(_SparseRegression):
     summary = "best subset chosen by AIC/BIC inside one MIO (known/estimated sigma^2: MIQP; profile: k-scan)"
     hyperparameters = {"criterion": "bic", "sigma2": "estimate", "k": None, "M": "auto", "subsolver": "scip"}
     native_solvers = ("kscan",)
+    benchmark_cases = (("synreg-n30-p8-k3", {"criterion": "bic"}), ("diabetes", {"criterion": "aic"}))
 
     def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
         params = Formulation.validate(self, instance, params)
@@ -170,6 +170,9 @@ class InformationCriterion(_SparseRegression):
         value = lambda rss, s: criterion_value(rss, s, n=n, penalty=params["penalty"], sigma2=params["sigma2"])  # noqa: E731
         best = (value(float(y @ y), 0), np.zeros(p), np.zeros(p))
         bounds, nodes, status, messages, version = [value(float(y @ y), 0)], 0.0, "optimal", [], ""
+        # A relative gap g on Rₛ is at most g on RSS/σ² + πs; under the profile criterion it is
+        # an absolute n·g on n log(Rₛ/n), hence the much tighter subproblem tolerance there.
+        sub_gap = rel_gap if params["sigma2"] is not None else min(rel_gap, 1e-9)
         for s in range(1, k_max + 1):
             remaining = time_limit - (time.perf_counter() - start)
             if remaining <= 0:
@@ -179,7 +182,7 @@ class InformationCriterion(_SparseRegression):
             sub_params = best_subset.validate(instance, {"k": s, "M": params["M"]})
             model = best_subset.build(instance, sub_params)
             outcome = solve_model(model, params["subsolver"], problem_class="MIQP", time_limit=remaining,
-                                  rel_gap=min(rel_gap, 1e-9), threads=threads, seed=seed)
+                                  rel_gap=sub_gap, threads=threads, seed=seed)
             version, nodes = outcome.version, nodes + (outcome.nodes or 0.0)
             if outcome.status in ("size_limited", "not_installed", "unsupported", "error"):
                 return SolverOutcome(outcome.status, version=version, seconds=time.perf_counter() - start,
