@@ -1,0 +1,173 @@
+"""k-sparse GLMs with a perspective formulation (FORMULATIONS.md §8; Liu & Lodi, "From
+Sequential Nodes to GPU Batches: Parallel Branch and Bound for Optimal k-Sparse GLMs",
+arXiv 2605.22188)::
+
+    min_β  F(Xβ) + λ2‖β‖²   s.t. ‖β‖0 ≤ k, ‖β‖∞ ≤ M
+
+with F(Xβ) = ½‖y − Xβ‖² (``loss="squared"``) or Σ log(1 + exp(−yᵢxᵢᵀβ)) (``"logistic"``,
+labels ±1). ``kglm.perspective`` is the mixed-integer model
+
+    min F(Xβ) + λ2 Σ sⱼ   s.t. Σ zⱼ ≤ k, |βⱼ| ≤ M zⱼ (M finite), βⱼ² ≤ zⱼ sⱼ, z ∈ {0,1}ᵖ
+
+(an MISOCP for least squares, an MINLP for logistic loss) that SCIP and Gurobi solve as
+baselines, and the native solver ``bnb`` (:mod:`reference_impl.kglm`, batched branch and
+bound with certified dual bounds) solves the same problem, so one instance compares all
+three. Both are checked by the same evaluator.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from ..errors import InputError
+from ..instances.instance import Instance, check_xy
+from ..registry import register
+from ..solvers import SolverOutcome
+from ._pyomo import squared_loss, values
+from .sparse_classification import add_logistic_epigraph, add_scores, logistic_terms
+from .base import Evaluation, Formulation, as_float, as_int
+
+LOSSES = ("squared", "logistic")
+
+
+def glm_objective(X: np.ndarray, y: np.ndarray, beta: np.ndarray, loss: str, lambda2: float) -> float:
+    """F(Xβ) + λ2‖β‖², computed in float64 (log1p/exp written to avoid overflow)."""
+    if loss == "squared":
+        residual = y - X @ beta
+        value = 0.5 * float(residual @ residual)
+    else:
+        margins = y * (X @ beta)
+        value = float(np.sum(logistic_terms(margins)))
+    return value + lambda2 * float(beta @ beta)
+
+
+@register
+class KGLMPerspective(Formulation):
+    """The perspective MIQCP/MINLP of the k-sparse GLM (FORMULATIONS.md §8, ``kglm.perspective``)."""
+
+    id = "kglm.perspective"
+    equation = "GB §8 (perspective, k-sparse GLM)"
+    problem_class = "MINLP"  # MISOCP for least squares: see problem_class_for
+    family = "kglm"
+    summary = "k-sparse least squares / logistic regression, perspective; native batched BnB `bnb`"
+    hyperparameters = {"k": None, "loss": "squared", "lambda2": 1.0, "M": math.inf}
+    native_solvers = ("bnb",)
+    benchmark_cases = (("kglm-ls-n40-p12-k3", {"k": 3, "lambda2": 1.0, "M": 2.0}),
+                       ("kglm-logit-n60-p12-k3", {"k": 3, "loss": "logistic", "lambda2": 1.0, "M": 2.0}))
+
+    def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
+        params = super().validate(instance, params)
+        loss = params["loss"]
+        if loss not in LOSSES:
+            raise InputError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+        X, y = check_xy(instance)
+        if loss == "logistic":
+            labels = set(np.unique(y).tolist())
+            if labels <= {0.0, 1.0} and labels != {1.0}:
+                raise InputError("logistic labels must be -1/+1; map 0 to -1 first (labels {0, 1} given)")
+            if not labels <= {-1.0, 1.0}:
+                raise InputError(f"logistic labels must be -1/+1; got {sorted(labels)[:6]}")
+        p = X.shape[1]
+        k = as_int(params, "k", minimum=1, maximum=p, what=f" (the instance has p = {p} features)")
+        if k is None:
+            raise InputError(f"{self.id} needs the cardinality limit k (e.g. --param k=5)")
+        lambda2 = as_float(params, "lambda2", minimum=0.0, allow_none=False)
+        M = as_float(params, "M", allow_none=False)
+        if not M > 0:
+            raise InputError(f"M must be positive (inf allowed); got {M}")
+        if lambda2 == 0 and math.isinf(M):
+            raise InputError("lambda2 = 0 needs a finite M (the perspective term vanishes otherwise)")
+        constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+        if constant.size:
+            raise InputError(f"X has constant columns {constant[:5].tolist()}; drop them first")
+        return {**params, "k": k, "lambda2": lambda2, "M": M}
+
+    def problem_class_for(self, params: dict[str, Any]) -> str:
+        return "MISOCP" if params.get("loss", "squared") == "squared" else "MINLP"
+
+    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
+        X, y = check_xy(instance)
+        p = X.shape[1]
+        M, k, lambda2 = params["M"], params["k"], params["lambda2"]
+        m = pyo.ConcreteModel(name=self.id)
+        m.features = pyo.RangeSet(0, p - 1)
+        bounds = (-M, M) if math.isfinite(M) else (None, None)
+        m.beta = pyo.Var(m.features, bounds=bounds)
+        m.z = pyo.Var(m.features, domain=pyo.Binary)
+        m.s = pyo.Var(m.features, bounds=(0, None))
+        m.cardinality = pyo.Constraint(expr=pyo.quicksum(m.z[j] for j in m.features) <= k)
+        if math.isfinite(M):
+            m.box_upper = pyo.Constraint(m.features, rule=lambda m, j: m.beta[j] <= M * m.z[j])
+            m.box_lower = pyo.Constraint(m.features, rule=lambda m, j: -M * m.z[j] <= m.beta[j])
+        m.perspective = pyo.Constraint(m.features, rule=lambda m, j: m.beta[j] ** 2 <= m.z[j] * m.s[j])
+        if params["loss"] == "squared":
+            loss = 0.5 * squared_loss(m, X, y, m.beta)
+        else:  # epigraph in exponential-cone form (SCIP sees its convexity; see sparse_classification)
+            add_scores(m, X, m.beta, None)
+            loss = add_logistic_epigraph(m, X, y)
+        m.objective = pyo.Objective(expr=loss + lambda2 * pyo.quicksum(m.s[j] for j in m.features))
+        return m
+
+    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        p = instance.X.shape[1]
+        return {"beta": values(model.beta, p), "z": values(model.z, p)}
+
+    def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
+        X, y = check_xy(instance)
+        beta = np.asarray(solution["beta"], dtype=float)
+        z = np.asarray(solution["z"], dtype=float)
+        if beta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
+            raise InputError(f"solution must have beta and z of length {X.shape[1]}")
+        if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(z))):
+            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+        selected = z > 0.5
+        M = params["M"]
+        violations = {
+            "integrality": float(np.max(np.abs(z - np.round(z)))),
+            "support_link": float(np.max(np.abs(beta[~selected]), initial=0.0)),
+            "cardinality": float(max(int(selected.sum()) - params["k"], 0)),
+            "box": float(np.max(np.abs(beta) - M, initial=0.0)) if math.isfinite(M) else 0.0,
+        }
+        objective = glm_objective(X, y, beta, params["loss"], params["lambda2"])
+        info = {"support": np.flatnonzero(selected).tolist(),
+                "m_binding": bool(math.isfinite(M) and np.any(np.abs(beta[selected]) >= (1 - 1e-4) * M))}
+        return Evaluation(objective=objective, violations=violations, info=info)
+
+    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float,
+                     rel_gap: float, threads: int, seed: int, solver_options: dict[str, Any] | None = None):
+        """Run the batched branch and bound (``reference_impl.kglm.solve``)."""
+        from .. import __version__
+        from ..kglm import KGLMInputError, solve as kglm_solve
+        from ..kglm.backend import GPUUnavailableError
+
+        if solver != "bnb":
+            return super().solve_native(solver, instance, params)
+        options = {"backend": "numpy", "batch_size": 256, **(solver_options or {})}
+        allowed = {"backend", "batch_size", "node_limit", "beam_width", "max_iter", "dive_every"}
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise InputError(f"bnb has no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(allowed))}")
+        X, y = check_xy(instance)
+        try:
+            result = kglm_solve(X, y, k=params["k"], loss=params["loss"], lambda2=params["lambda2"], M=params["M"],
+                                time_limit=time_limit, gap_tol=rel_gap, seed=seed, **options)
+        except GPUUnavailableError as exc:
+            return SolverOutcome("not_installed", message=str(exc)), None
+        except KGLMInputError as exc:
+            raise InputError(str(exc)) from None
+        status = result.status if result.status in ("optimal", "time_limit", "node_limit") else "error"
+        beta = np.asarray(result.coef, dtype=float)
+        z = np.zeros_like(beta)
+        z[np.asarray(result.support, dtype=int)] = 1.0
+        outcome = SolverOutcome(
+            status=status, has_solution=math.isfinite(result.objective), objective=float(result.objective),
+            bound=float(result.lower_bound), nodes=float(result.nodes), seconds=float(result.timings.get("total", 0.0)),
+            version=f"miobench bnb {__version__} ({result.backend}, batch {result.batch_size})",
+            message="" if status != "error" else f"bnb ended with status {result.status}",
+            extra={"timings": dict(result.timings), "batch_size": result.batch_size, "backend": result.backend,
+                   "root_bound": float(result.root_bound) if math.isfinite(result.root_bound) else None},
+        )
+        return outcome, ({"beta": beta, "z": z} if outcome.has_solution else None)
