@@ -141,7 +141,8 @@ def cmd_figures(args) -> int:
     if not args.ids:
         raise InputError("`miobench figures build` needs one or more figure ids (see `miobench figures list`)")
     for figure_id in args.ids:
-        for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None, **_params(args.param)):
+        for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None,
+                                 skip_missing_data=args.skip_missing_data, **_params(args.param)):
             print(path)
     return 0
 
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="*")
     p.add_argument("--out", default=None, help="output folder (default reports/figures/<id>)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="figure parameter (repeatable)")
+    p.add_argument("--skip-missing-data", action="store_true",
+                   help="write a note instead of failing when the figure's data is unavailable")
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("bench", help="asv benchmarks: run, check, publish, compare BASE HEAD")

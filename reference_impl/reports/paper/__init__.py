@@ -61,8 +61,23 @@ def get_figure(figure_id: str) -> PaperFigure:
     return known[figure_id]
 
 
-def build_figure(figure_id: str, out_dir: str | Path | None = None, **params) -> list[Path]:
+def build_figure(figure_id: str, out_dir: str | Path | None = None, *, skip_missing_data: bool = False,
+                 **params) -> list[Path]:
+    """Build one figure into ``out_dir`` (default ``reports/figures/<id>``).
+
+    With ``skip_missing_data`` a figure whose raw data is not available writes a ``page.md``
+    saying so instead of failing (the DVC stage uses this: ``dvc repro`` rebuilds every figure
+    whose data is available)."""
+    from ...errors import DataMissingError
+
     figure = get_figure(figure_id)
     out = Path(out_dir) if out_dir else Path("reports") / "figures" / figure_id
     out.mkdir(parents=True, exist_ok=True)
-    return figure.build(out, **{**figure.defaults, **params})
+    try:
+        return figure.build(out, **{**figure.defaults, **params})
+    except DataMissingError as exc:
+        if not skip_missing_data:
+            raise
+        page = out / "page.md"
+        page.write_text(f"# {figure.title}\n\nNot built: the data it needs is not available here.\n\n> {exc}\n")
+        return [page]
