@@ -53,6 +53,7 @@ def solve(
     repeat: int = 0,
     root_relaxation: bool = False,
     solver_options: dict[str, Any] | None = None,
+    warm_start: dict[str, Any] | None = None,
     **hyperparameters: Any,
 ) -> ResultRecord:
     """Solve ``formulation_id`` on ``instance`` and return the evaluated result record.
@@ -60,7 +61,9 @@ def solve(
     ``instance`` is a catalogue id, an ``.npz`` path, a mapping of arrays or an
     :class:`Instance`. Hyperparameters (``k``, ``lambda0``, ``lambda2``, ``M``, ...) are keyword
     arguments. ``solver_options`` are passed to the solver (native solvers: e.g. the batch size
-    and backend of ``bnb``; Pyomo solvers: solver parameters by their own names). Bad input
+    and backend of ``bnb``; Pyomo solvers: solver parameters by their own names).
+    ``warm_start`` maps model variable names (as in the formulation's solution, e.g. ``z``)
+    to arrays of starting values; their discrete part is handed to the solver. Bad input
     raises a :class:`MiobenchError` with one clear message; solver trouble (unsupported
     class, missing package, license limits, time limit) is a status.
     """
@@ -97,8 +100,12 @@ def solve(
         model = formulation.build(inst, params)
         record.build_seconds = time.perf_counter() - build_start
         record.n_vars, record.n_cons = _count(model)
+        if warm_start:
+            _set_start(model, warm_start)
+            record.extra["warm_start"] = sorted(warm_start)
         outcome = solve_model(model, solver, problem_class=problem_class, time_limit=time_limit,
-                              rel_gap=rel_gap, threads=threads, seed=seed, options=solver_options)
+                              rel_gap=rel_gap, threads=threads, seed=seed, options=solver_options,
+                              warm_start=bool(warm_start))
         solution = formulation.extract(model, inst, params) if outcome.has_solution else None
     _fill_from_outcome(record, formulation, inst, params, outcome, solution)
     if root_relaxation and model is None and outcome.extra.get("root_bound") is not None:
@@ -112,6 +119,24 @@ def solve(
         record.root_gap = relative_gap(record.objective, record.root_bound)
     record.wall_seconds = time.perf_counter() - start
     return record
+
+
+def _set_start(model, start: dict[str, Any]) -> None:
+    """Give the model's indexed variables the starting values of ``start`` (by name)."""
+    import numpy as np
+    import pyomo.environ as pyo
+
+    from .errors import InputError
+
+    for name, values in start.items():
+        component = model.component(name)
+        if not isinstance(component, pyo.Var):
+            raise InputError(f"warm start names {name!r}, which is not a variable of the model")
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if len(values) != len(component):
+            raise InputError(f"warm start {name!r} has {len(values)} values; the model has {len(component)}")
+        for index, value in zip(component, values):
+            component[index].set_value(float(value), skip_validation=True)
 
 
 def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Instance, params: dict,

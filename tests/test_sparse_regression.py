@@ -173,3 +173,20 @@ def test_evaluator_rejects_planted_infeasible_solutions(tiny_regression):
     outcome = SolverOutcome("optimal", has_solution=True, objective=1.0, bound=1.0)
     _fill_from_outcome(record, formulation, instance, params, outcome, planted["cardinality"])
     assert record.status == "error" and "evaluator found a violation" in record.message
+
+
+def test_warm_start_is_passed_and_checked(tiny_regression):
+    from reference_impl.errors import InputError
+
+    instance = tiny_regression(n=30, p=8, k=3, seed=2)
+    best, support, _ = sparse_regression_optimum(instance["X"], instance["y"], k=3, lambda2=0.1)
+    z = np.zeros(8)
+    z[list(support)] = 1
+    record = solve("sparse_regression.perspective", instance, solver="scip", rel_gap=1e-9, warm_start={"z": z},
+                   k=3, lambda2=0.1)
+    assert record.status == "optimal" and record.extra["warm_start"] == ["z"]
+    assert record.objective == pytest.approx(best, rel=1e-6)
+    with pytest.raises(InputError, match="not a variable"):
+        solve("sparse_regression.perspective", instance, solver="scip", warm_start={"nope": z}, k=3, lambda2=0.1)
+    with pytest.raises(InputError, match="has 3 values"):
+        solve("sparse_regression.perspective", instance, solver="scip", warm_start={"z": z[:3]}, k=3, lambda2=0.1)

@@ -117,13 +117,16 @@ def solve_model(
     seed: int | None = 0,
     load_solution: bool = True,
     options: dict | None = None,
+    warm_start: bool = False,
 ) -> SolverOutcome:
     """Solve ``model`` and report what the solver said; never raises for solver trouble.
 
     Returns status ``unsupported`` when the solver cannot take ``problem_class`` (HiGHS on
     anything quadratic), ``not_installed`` without its package, ``size_limited`` when a
     size-limited license refuses the model, ``error`` with the message for anything else.
-    Variable values of the incumbent are loaded into ``model`` when one exists.
+    Variable values of the incumbent are loaded into ``model`` when one exists. With
+    ``warm_start`` the current values of the model's discrete variables are handed to the
+    solver as a (partial) starting solution (SCIP and Gurobi; HiGHS ignores it).
     """
     if solver not in PYOMO_SOLVERS:
         raise UnknownIdError(f"unknown solver {solver!r}; known: {', '.join(PYOMO_SOLVERS)}")
@@ -145,10 +148,12 @@ def solve_model(
     interface = _quiet_scip_interface() if name == "scip_direct" else SolverFactory(name)
     start = time.perf_counter()
     log = io.StringIO()
+    extra_config = {"warmstart_discrete_vars": True} if warm_start and solver in ("scip", "gurobi") else {}
     try:
         with _quiet_pyomo(), contextlib.redirect_stdout(log):
             results = interface.solve(
                 model,
+                **extra_config,
                 time_limit=float(time_limit),
                 rel_gap=float(rel_gap),
                 threads=int(threads),
