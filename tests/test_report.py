@@ -88,3 +88,18 @@ def test_performance_profile_ratios(synthetic_store):
     assert data[(problem_a, "l0l2_bigm · scip")] == pytest.approx(2.0)  # 2 s vs the best 1 s
     assert data[(problem_a, "perspective · scip")] == pytest.approx(1.0)
     assert data[(problem_b, "l0l2_bigm · scip")] == np.inf  # not solved
+
+
+def test_speedups_from_one_store(tmp_path):
+    store = ResultsStore(tmp_path)
+    base = dict(formulation="kglm.perspective", instance="x", params={"k": 3})
+    runs = [("bnb", {}, "optimal", 2.0), ("bnb", {"batch_size": 1}, "optimal", 10.0), ("scip", {}, "time_limit", 60.0)]
+    for solver, options, status, seconds in runs:
+        store.write(ResultRecord(**base, solver=solver, status=status, solve_seconds=seconds, time_limit=60.0,
+                                 objective=1.0, bound=1.0, gap=0.0, run_id=f"{solver}{options}",
+                                 extra={"solver_options": options} if options else {}))
+    table = tables.speedups(tables.prepare(store.load())).set_index("comparison")
+    assert table.loc["batched vs sequential", "ratio"] == pytest.approx(5.0)
+    assert table.loc["batched vs sequential", "bound"] == "="
+    assert table.loc["bnb vs SCIP", "ratio"] == pytest.approx(30.0) and table.loc["bnb vs SCIP", "bound"] == "≥"
+    assert "GPU vs CPU" not in table.index

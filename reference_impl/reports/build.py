@@ -82,6 +82,10 @@ def build_report(store: str | Path, out: str | Path, *, title: str | None = None
                              "Dolan–Moré performance profile: for each configuration (formulation · solver), the share "
                              "of problems it solves within τ times the fastest configuration's time (∞ = not solved).",
                              ratios, profile))
+    speedup_table = tables.speedups(frame)
+    if not speedup_table.empty:
+        sections.append(("Speedups", "Time ratios baseline / target on the same problem, from this store's runs "
+                         "(`≥`: the baseline did not solve within its limit, which it is charged).", speedup_table, []))
     sections.append(("All runs", "One row per run of the store (`run_id` identifies the row).", tables.runs_table(frame), []))
 
     provenance = {

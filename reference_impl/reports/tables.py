@@ -36,7 +36,13 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["charged_seconds"] = np.where(frame["solved"], frame["solve_seconds"], frame["time_limit"])
     extras = frame["extra"].map(lambda text: json.loads(text) if isinstance(text, str) and text else {})
     frame["root_status"] = [e.get("root_status") if b == b else None for e, b in zip(extras, frame["root_bound"])]
+    frame["configuration"] = [_configuration(s, e.get("solver_options") or {}) for s, e in zip(frame["solver"], extras)]
     return frame
+
+
+def _configuration(solver: str, options: dict) -> str:
+    """Solver plus its options, e.g. ``bnb[batch_size=1]``: what a speedup compares."""
+    return solver + ("[" + ",".join(f"{k}={v}" for k, v in sorted(options.items())) + "]" if options else "")
 
 
 def _params_label(text: str) -> str:
@@ -143,9 +149,9 @@ def _short(formulation: str) -> str:
 
 
 def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
-    columns = ["run_id", "formulation", "solver", "instance", "params_label", "status", "objective", "bound", "gap",
+    columns = ["run_id", "formulation", "configuration", "instance", "params_label", "status", "objective", "bound", "gap",
                "root_gap", "max_violation", "build_seconds", "solve_seconds", "nodes", "message"]
-    table = frame[columns].sort_values(["formulation", "instance", "params_label", "solver"]).copy()
+    table = frame[columns].sort_values(["formulation", "instance", "params_label", "configuration"]).copy()
     table["message"] = table["message"].fillna("").str.slice(0, 90)
     return table.rename(columns={"params_label": "params"})
 
@@ -163,3 +169,37 @@ def performance_profile(frame: pd.DataFrame, family: str | None = None) -> pd.Da
     best = solved_time.groupby("problem")["seconds"].transform("min")
     solved_time["ratio"] = np.where(np.isfinite(solved_time["seconds"]), solved_time["seconds"] / best.clip(lower=1e-9), np.inf)
     return solved_time
+
+
+#: (name, baseline configuration test, target configuration test): speedup = baseline / target
+SPEEDUP_PAIRS = (
+    ("batched vs sequential", lambda c: c == "bnb[batch_size=1]", lambda c: c in ("bnb", "bnb[batch_size=256]")),
+    ("bnb vs SCIP", lambda c: c == "scip", lambda c: c in ("bnb", "bnb[batch_size=256]")),
+    ("bnb vs Gurobi", lambda c: c == "gurobi", lambda c: c in ("bnb", "bnb[batch_size=256]")),
+    ("GPU vs CPU", lambda c: c in ("bnb", "bnb[batch_size=256]"), lambda c: "backend=cupy" in c),
+)
+
+
+def speedups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Time ratios baseline / target on the same problem, from runs of the same store.
+
+    ``ratio`` is exact when both solved; when only the target solved, the baseline is charged
+    its time limit and the ratio is a lower bound (``bound`` = "≥"); when the target did not
+    solve, there is no ratio. GPU rows appear only where GPU runs were recorded."""
+    rows = []
+    attempted = frame[frame["attempted"]]
+    for name, is_baseline, is_target in SPEEDUP_PAIRS:
+        for problem, runs in attempted.groupby("problem"):
+            base = runs[runs["configuration"].map(is_baseline)]
+            target = runs[runs["configuration"].map(is_target)]
+            if base.empty or target.empty:
+                continue
+            b, t = base.iloc[0], target.iloc[0]
+            if not t["solved"]:
+                continue
+            rows.append({"comparison": name, "problem": problem, "baseline": b["configuration"],
+                         "target": t["configuration"], "baseline_seconds": b["charged_seconds"],
+                         "target_seconds": t["solve_seconds"], "bound": "=" if b["solved"] else "≥",
+                         "ratio": b["charged_seconds"] / max(t["solve_seconds"], 1e-9)})
+    return pd.DataFrame(rows, columns=["comparison", "problem", "baseline", "target", "baseline_seconds",
+                                       "target_seconds", "bound", "ratio"])
