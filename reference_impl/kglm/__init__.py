@@ -13,12 +13,15 @@ with F least squares or logistic.  Modules, one job each:
 ``kernels``        per-row PAVA kernels: numba CPU, numba-cuda, array-module twin
 ``prox``           perspective regulariser: h, g*, g and the batched prox
 ``bounds``         certified node bounds by weak duality
-``node_batch``     batched FISTA over node relaxations (continuous batching)
+``cuda_kernels``   the numba-cuda twin of the PAVA row kernel (lazy import)
+``node_batch``     batched FISTA over node relaxations (continuous batching), child bounds
 ``tree``           node queue, masks, branching, leaves
 ``heuristics``     beam search, top-k rounding, exact refits
+``search``         the branch-and-bound loop (refill, prune, fix variables, branch)
 ``api``            :func:`solve` and :class:`KGLMResult`
 ``estimators``     :class:`KSparseRegressor`, :class:`KSparseClassifier`
 ``synthetic``      :func:`make_synthetic` (the GB paper's equicorrelated instances)
+``bench``          timing script (``python -m reference_impl.kglm.bench``)
 =================  =================================================================
 """
 from .api import KGLMResult, relative_gap, solve

@@ -1,12 +1,14 @@
-"""Array-module selection for the batched branch and bound (DESIGN.md idea 5, "backends, not forks").
+"""Array-module selection for the batched branch and bound (FORMULATIONS.md §8, ``kglm.bnb``;
+DESIGN.md idea 5, "backends, not forks"; Liu & Lodi, arXiv 2605.22188: CPU tree logic,
+batched numerics on the device).
 
 The numerical code of :mod:`reference_impl.kglm` is written once against an array module
 ``xp`` (``numpy`` or ``cupy``).  :func:`get_backend` returns a :class:`Backend` bundle with
 that module, host <-> device copies (timed, so the solver can report its transfer time) and
 the row kernel used for the isotonic step of the proximal operator:
 
-* NumPy: the numba ``njit(parallel=True)`` kernel from :mod:`.kernels` (falls back to the
-  pure array-module twin when numba is unavailable);
+* NumPy: the fused numba prox of :mod:`.kernels` (NumPy sorts the rows, one compiled pass
+  per row does PAVA and the shrink; falls back to the array-module code without numba);
 * CuPy: the numba-cuda kernel from :mod:`.kernels` launched on CuPy arrays (one thread per
   node row), falling back to the array-module twin if numba-cuda cannot target the device.
 
@@ -57,6 +59,16 @@ class Backend:
     theta_rows: Callable[..., Any]
     transfer_seconds: float = field(default=0.0)
 
+    def prox(self, V: Any, t: float, in1: Any, free: Any, kf: Any, lam2: float, M: float) -> Any:
+        """Batched prox of the perspective regulariser (see :mod:`.prox`): the fused numba
+        kernel on NumPy, the array-module code with the row kernel on CuPy."""
+        from . import kernels
+        from .prox import prox_batch
+
+        if self.xp is np and kernels.HAVE_NUMBA:
+            return kernels.prox_rows_cpu(V, t, in1, free, kf, lam2, M)
+        return prox_batch(V, t, in1, free, kf, lam2, M, self.theta_rows, self.xp)
+
     def to_device(self, a: np.ndarray) -> Any:
         if self.xp is np:
             return a
@@ -76,7 +88,7 @@ class Backend:
 
     def synchronize(self) -> None:
         if self.xp is not np:
-            self.xp.cuda.get_current_device().synchronize()
+            self.xp.cuda.Device().synchronize()
 
 
 def get_backend(name: str) -> Backend:

@@ -28,7 +28,7 @@ import numpy as np
 from .losses import Loss
 from .prox import conj_value, penalty_value
 
-__all__ = ["dual_bound", "dual_bound_at", "relaxation_value"]
+__all__ = ["dual_bound", "dual_bound_at", "relaxation_value", "support_bound"]
 
 
 def dual_bound(neg_conj: Any, XtZeta: Any, in1: Any, free: Any, kf: Any, lam2: float, M: float,
@@ -41,9 +41,8 @@ def dual_bound_at(X: Any, y: Any, loss: Loss, beta: Any, in1: Any, free: Any, kf
                   lam2: float, M: float, xp: Any = np, zeta: Any = None) -> Any:
     """D(zeta) for the dual point zeta = -grad F(X beta) of each row of ``beta`` (or for the
     given ``zeta`` rows)."""
-    beta = xp.atleast_2d(beta)
     if zeta is None:
-        zeta = loss.dual_point(beta @ X.T, y, xp)
+        zeta = loss.dual_point(xp.atleast_2d(beta) @ X.T, y, xp)
     zeta = xp.atleast_2d(zeta)
     return dual_bound(loss.neg_conj(zeta, y, xp), zeta @ X, xp.atleast_2d(in1),
                       xp.atleast_2d(free), xp.atleast_1d(xp.asarray(kf)), lam2, M, xp)
@@ -55,3 +54,17 @@ def relaxation_value(X: Any, y: Any, loss: Loss, beta: Any, in1: Any, free: Any,
     beta = xp.atleast_2d(beta)
     return loss.value(beta @ X.T, y, xp) + penalty_value(
         beta, xp.atleast_2d(in1), xp.atleast_2d(free), xp.atleast_1d(xp.asarray(kf)), lam2, M, xp)
+
+
+def support_bound(X: np.ndarray, y: np.ndarray, loss: Loss, support: tuple, coef_s: np.ndarray,
+                  lam2: float, M: float) -> float:
+    """D(zeta) for a leaf whose completions are the single support ``support`` (S1 = support,
+    no free coordinate), at zeta = -grad F(X_S coef_s); O(n |S|).  Equals ``dual_bound_at``
+    with S1 = support (S0 columns contribute nothing to g*)."""
+    from .prox import h_conj
+
+    cols = list(support)
+    Xs = X[:, cols]
+    zeta = loss.dual_point(Xs @ coef_s, y, np)
+    w = zeta @ Xs
+    return float(loss.neg_conj(zeta, y, np) - np.sum(h_conj(w, lam2, M, np)))

@@ -9,8 +9,9 @@ Everything here runs on the host in float64 NumPy.
   1982): an epsilon-active set of coordinates at the box, a Newton step on the others with
   the batched Hessian X_S^T diag(f'') X_S + 2 lambda2 I, and an Armijo search along the
   projected arc.  For least squares it ends in a few steps (exact solve once the active set
-  is right).  Losses without ``hess_diag`` are refitted with L-BFGS-B.  Objectives are then
-  recomputed from the coefficients.
+  is right) and, with a host Gram matrix (p <= 4000), never touches the n samples.  Losses
+  without ``hess_diag`` are refitted with L-BFGS-B.  Objectives are then recomputed from the
+  coefficients in float64 (:func:`objective`).
 * :func:`round_topk` turns node relaxation solutions into supports (S1 plus the k - |S1|
   free coordinates with the largest |beta_j|).
 * :func:`beam_search` grows supports one coordinate at a time, scoring each candidate j by
@@ -26,10 +27,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .losses import Loss
+from .losses import Loss, SquaredLoss
 
-__all__ = ["HostProblem", "SupportCache", "refit_supports", "objective", "round_topk",
-           "beam_search", "Incumbent"]
+__all__ = ["HostProblem", "SupportCache", "refit_supports", "evaluate_supports", "objective",
+           "support_objective", "round_topk", "beam_search", "Incumbent"]
 
 
 @dataclass
@@ -47,12 +48,29 @@ class HostProblem:
         self.XT = np.ascontiguousarray(self.X.T)
         self.colsq = np.einsum("ij,ij->j", self.X, self.X)
         self.n, self.p = self.X.shape
+        # host Gram matrix (p <= 4000): least-squares refits work in support space through
+        # it, and it gives cheap Lipschitz bounds for node step sizes (any loss)
+        self.Q = self.X.T @ self.X if self.p <= 4000 else None
+        self.gram = self.Q if isinstance(self.loss, SquaredLoss) else None
+        if self.gram is not None:
+            self.Xty = self.X.T @ self.y
+            self.yy = float(self.y @ self.y)
+
+    def lipschitz_bound(self, cols: np.ndarray) -> float | None:
+        """An upper bound of lambda_max(X_C^T X_C) in O(|C|^2): min of the Gershgorin and
+        Frobenius bounds of Q_CC (None without a host Gram matrix)."""
+        if self.Q is None:
+            return None
+        Qc = np.abs(self.Q[np.ix_(cols, cols)])
+        return float(min(Qc.sum(axis=1).max(), math.sqrt(float(np.sum(Qc * Qc)))))
 
 
 def objective(prob: HostProblem, coef: np.ndarray) -> float:
     """F(X coef) + lambda2 ||coef||^2 recomputed on the host in float64."""
     coef = np.asarray(coef, dtype=np.float64)
-    return float(prob.loss.value(prob.X @ coef, prob.y, np) + prob.lam2 * float(coef @ coef))
+    nz = np.flatnonzero(coef)
+    v = prob.X[:, nz] @ coef[nz] if nz.size < prob.p // 2 else prob.X @ coef
+    return float(prob.loss.value(v, prob.y, np) + prob.lam2 * float(coef[nz] @ coef[nz]))
 
 
 @dataclass
@@ -93,35 +111,58 @@ class SupportCache:
 
 def _refit_group(prob: HostProblem, idx: np.ndarray, beta0: np.ndarray | None,
                  max_iter: int = 100) -> np.ndarray:
-    """Projected Newton for U supports of equal size s (idx: U x s). Returns U x s coefs."""
+    """Projected Newton for U supports of equal size s (idx: U x s). Returns U x s coefs.
+
+    Least squares with a Gram matrix works in the s-dimensional space only:
+    f(b) = ||y||^2 / 2 - b.c + b^T H b / 2 with H = X_S^T X_S + 2 lambda2 I, c = X_S^T y.
+    Other losses evaluate V = X_S b (batched products) and the Hessian X_S^T diag(f'') X_S."""
     loss, lam2, M, y = prob.loss, prob.lam2, prob.M, prob.y
     U, s = idx.shape
-    XS = prob.XT[idx]  # U x s x n
     finite_box = not math.isinf(M)
     b = np.zeros((U, s)) if beta0 is None else np.clip(beta0, -M, M)
+    eye = np.eye(s)
+    quad = prob.gram is not None
+    if quad:
+        H0 = prob.gram[idx[:, :, None], idx[:, None, :]] + 2.0 * lam2 * eye
+        c0 = prob.Xty[idx]
+        half_yy = 0.5 * prob.yy
 
-    def fval(bb: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        V = np.einsum("usn,us->un", XS[rows], bb)
-        return loss.value(V, y, np) + lam2 * np.einsum("us,us->u", bb, bb), V
+        def fval(bb, rows):
+            Hb = np.matmul(H0[rows], bb[:, :, None])[:, :, 0]
+            lin = np.einsum("us,us->u", bb, c0[rows])
+            return half_yy - lin + 0.5 * np.einsum("us,us->u", bb, Hb), Hb
+
+        def grad_hess(bb, aux, rows):
+            return aux - c0[rows], H0[rows]
+    else:
+        XS = prob.XT[idx]  # U x s x n
+
+        def fval(bb, rows):
+            V = np.matmul(bb[:, None, :], XS[rows])[:, 0, :]
+            return loss.value(V, y, np) + lam2 * np.einsum("us,us->u", bb, bb), V
+
+        def grad_hess(bb, aux, rows):
+            Xr = XS[rows]
+            G = loss.grad(aux, y, np)
+            g = np.matmul(Xr, G[:, :, None])[:, :, 0] + 2.0 * lam2 * bb
+            w = loss.hess_diag(aux, y, np)
+            H = np.matmul(Xr * w[:, None, :], Xr.transpose(0, 2, 1)) + 2.0 * lam2 * eye
+            return g, H
 
     rows = np.arange(U)
-    f, V = fval(b, rows)
-    eye = np.eye(s)
+    f, aux = fval(b, rows)
     for _ in range(max_iter):
         if rows.size == 0:
             break
-        Xr = XS[rows]
         br = b[rows]
-        G = loss.grad(V, y, np)
-        g = np.einsum("usn,un->us", Xr, G) + 2.0 * lam2 * br
+        g, H = grad_hess(br, aux, rows)
         if finite_box:
-            eps = np.minimum(1e-10 * M, np.abs(br - np.clip(br - g, -M, M)).max(axis=1, keepdims=True))
+            step = np.abs(br - np.clip(br - g, -M, M)).max(axis=1, keepdims=True)
+            eps = np.minimum(1e-10 * M, step)
             act = ((br >= M - eps) & (g < 0)) | ((br <= -M + eps) & (g > 0))
         else:
             act = np.zeros_like(br, dtype=bool)
         pg = np.where(act, 0.0, g)
-        w = loss.hess_diag(V, y, np)
-        H = np.einsum("usn,un,utn->ust", Xr, w, Xr) + 2.0 * lam2 * eye
         tr = np.trace(H, axis1=1, axis2=2).reshape(-1, 1, 1)
         H = H + (1e-13 * tr / s + 1e-300) * eye
         both = act[:, :, None] | act[:, None, :]
@@ -135,7 +176,7 @@ def _refit_group(prob: HostProblem, idx: np.ndarray, beta0: np.ndarray | None,
         acc = np.zeros(rows.size, dtype=bool)
         newb = br.copy()
         newf = fr.copy()
-        newV = V.copy()
+        newaux = aux.copy()
         pend = np.flatnonzero(~small)
         for _ls in range(60):
             if pend.size == 0:
@@ -143,19 +184,18 @@ def _refit_group(prob: HostProblem, idx: np.ndarray, beta0: np.ndarray | None,
             cand = br[pend] + alpha[pend, None] * d[pend]
             if finite_box:
                 cand = np.clip(cand, -M, M)
-            fc, Vc = fval(cand, rows[pend])
+            fc, auxc = fval(cand, rows[pend])
             ok = fc <= fr[pend] + 1e-4 * np.einsum("us,us->u", g[pend], cand - br[pend])
             okr = pend[ok]
-            newb[okr], newf[okr], newV[okr] = cand[ok], fc[ok], Vc[ok]
+            newb[okr], newf[okr], newaux[okr] = cand[ok], fc[ok], auxc[ok]
             acc[okr] = True
             pend = pend[~ok]
             alpha[pend] *= 0.5
         b[rows] = newb
         f[rows] = newf
-        V = newV
         improved = acc & (newf < fr - 1e-15 * np.abs(fr))
         keep = ~small & improved
-        rows, V = rows[keep], V[keep]
+        rows, aux = rows[keep], newaux[keep]
     return b
 
 
@@ -176,11 +216,19 @@ def _refit_lbfgs(prob: HostProblem, sup: np.ndarray) -> np.ndarray:
     return res.x
 
 
+def support_objective(prob: HostProblem, support: Sequence[int], coef_s: np.ndarray) -> float:
+    """F(X_S coef_S) + lambda2 ||coef_S||^2 recomputed on the host in float64."""
+    cols = list(support)
+    v = prob.X[:, cols] @ coef_s if cols else np.zeros(prob.n)
+    return float(prob.loss.value(v, prob.y, np) + prob.lam2 * float(coef_s @ coef_s))
+
+
 def refit_supports(prob: HostProblem, supports: Sequence[tuple[int, ...]],
                    warm: Sequence[np.ndarray | None] | None = None
                    ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Best coefficients on each support (dense p-vectors) and their exact objectives."""
-    coefs: list[np.ndarray] = [np.zeros(prob.p) for _ in supports]
+    """Best coefficients on each support (arrays aligned with the support tuples) and their
+    objectives recomputed in float64.  ``warm`` holds optional dense p-vector starts."""
+    coefs: list[np.ndarray] = [np.zeros(len(s)) for s in supports]
     objs = np.empty(len(supports))
     by_size: dict[int, list[int]] = {}
     for i, s in enumerate(supports):
@@ -202,14 +250,15 @@ def refit_supports(prob: HostProblem, supports: Sequence[tuple[int, ...]],
                 sl = slice(c0, c0 + chunk)
                 bs[sl] = _refit_group(prob, idx[sl], None if b0 is None else b0[sl])
         for r, i in enumerate(members):
-            coefs[i][idx[r]] = bs[r]
-    for i, c in enumerate(coefs):
-        objs[i] = objective(prob, c)
+            coefs[i] = bs[r].copy()
+    for i, (sup, c) in enumerate(zip(supports, coefs)):
+        objs[i] = support_objective(prob, sup, c)
     return coefs, objs
 
 
 def evaluate_supports(prob: HostProblem, supports: Iterable[tuple[int, ...]], cache: SupportCache,
-                      inc: Incumbent, warm: dict | None = None) -> list[tuple[tuple[int, ...], float]]:
+                      inc: Incumbent, warm: dict | None = None
+                      ) -> list[tuple[tuple[int, ...], float]]:
     """Refit the supports not yet in ``cache``, record them, offer them to the incumbent."""
     new = []
     seen = set()
@@ -223,13 +272,17 @@ def evaluate_supports(prob: HostProblem, supports: Iterable[tuple[int, ...]], ca
         coefs, objs = refit_supports(prob, new, w if warm is not None else None)
         for s, c, o in zip(new, coefs, objs):
             cache.values[s] = float(o)
-            cache.coefs[s] = c[list(s)].copy()
-            inc.offer(float(o), c, s)
+            cache.coefs[s] = c
+            if o < inc.objective:
+                dense = np.zeros(prob.p)
+                dense[list(s)] = c
+                inc.offer(float(objective(prob, dense)), dense, s)
             out.append((s, float(o)))
     return out
 
 
-def round_topk(beta: np.ndarray, in1: np.ndarray, free: np.ndarray, k: int) -> list[tuple[int, ...]]:
+def round_topk(beta: np.ndarray, in1: np.ndarray, free: np.ndarray, k: int
+               ) -> list[tuple[int, ...]]:
     """Support S1 + (the k - |S1| largest |beta_j| over free j) for each row of ``beta``."""
     B, p = beta.shape
     score = np.where(free, np.abs(beta), -1.0)

@@ -12,7 +12,9 @@ A loss is one small class acting on the linear predictions ``v = X beta`` (rows 
 * ``lipschitz_factor``    L_F with ||grad F(u) - grad F(v)|| <= L_F ||u - v||, so the smooth
   part beta -> F(X beta) has gradient Lipschitz constant L_F * ||X||_2^2;
 * ``hess_diag(V, y, xp)`` optional, d^2 f / dv^2 elementwise (the Newton refit of supports
-  uses it; a loss without it is refitted with L-BFGS-B instead).
+  uses it; a loss without it is refitted with L-BFGS-B instead);
+* ``nonnegative`` optional, True when F >= 0 (then 0 also bounds every node: it keeps
+  floating-point noise of dual bounds from reporting a gap on perfect fits).
 
 Weak duality used by the node bounds (see :mod:`.bounds`): Fenchel-Young with u = -zeta
 gives F(v) >= -F*(-zeta) - zeta^T v for every zeta, and combined with g(beta) >=
@@ -43,6 +45,7 @@ class Loss:
 
     name: str = "loss"
     lipschitz_factor: float = 1.0
+    nonnegative: bool = False  # F >= 0 everywhere: 0 is then a valid bound for every node
 
     def value(self, V: Any, y: Any, xp: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -67,6 +70,7 @@ class SquaredLoss(Loss):
 
     name = "squared"
     lipschitz_factor = 1.0
+    nonnegative = True
 
     def value(self, V: Any, y: Any, xp: Any) -> Any:
         r = y - V
@@ -90,6 +94,7 @@ class LogisticLoss(Loss):
 
     name = "logistic"
     lipschitz_factor = 0.25
+    nonnegative = True
 
     def value(self, V: Any, y: Any, xp: Any) -> Any:
         return xp.sum(xp.logaddexp(0.0, -(y * V)), axis=-1)

@@ -120,17 +120,19 @@ def penalty_value(beta: Any, in1: Any, free: Any, kf: Any, lam2: float, M: float
     return out
 
 
-def prox_batch(V: Any, t: float, in1: Any, free: Any, kf: Any, lam2: float, M: float,
+def prox_batch(V: Any, t: Any, in1: Any, free: Any, kf: Any, lam2: float, M: float,
                theta_fn: Callable[..., Any], xp: Any = np) -> Any:
-    """prox_{t g}(V) row by row (each row with its own S1 / free masks and k')."""
+    """prox_{t g}(V) row by row (each row with its own S1 / free masks, k' and step t; ``t``
+    a scalar or one value per row)."""
     B, p = V.shape
     absV = xp.abs(V)
+    t = xp.broadcast_to(xp.asarray(t, dtype=V.dtype).reshape(-1), (B,)).reshape(B, 1)
     inv_t = 1.0 / t
     A = xp.where(free, absV * inv_t, -1.0)
     As = -xp.sort(-A, axis=1)
     m = xp.sum(free, axis=1)
     kfa = xp.asarray(kf)
-    theta = theta_fn(As, m, kfa, inv_t, lam2, M, xp)
+    theta = theta_fn(As, m, kfa, inv_t[:, 0], lam2, M, xp)
     kk = xp.clip(kfa - 1, 0, p - 1).reshape(B, 1)
     tau = xp.where(kfa > 0, xp.take_along_axis(As, kk, axis=1)[:, 0], xp.inf)
     top = free & (A >= tau.reshape(B, 1))

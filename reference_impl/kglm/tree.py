@@ -3,7 +3,9 @@ arXiv 2605.22188: "CPU tree logic, batched numerics on the device").
 
 * :class:`Node` - fixings S1 (z = 1) and S0 (z = 0), an inherited valid lower bound (the
   parent's certified bound: a child's feasible set is contained in its parent's), its depth,
-  and the parent's relaxation solution as a sparse warm start.
+  the parent's relaxation solution as a sparse warm start, and a Lipschitz constant valid for
+  its columns (inherited: a child has a subset of its parent's columns; recomputed when
+  variable fixing has removed many columns).
 * :class:`NodeQueue` - best-bound-first order, plus a depth-first "dive" order used
   periodically to reach leaves (and incumbents) early; lazy deletion keeps both heaps
   consistent.
@@ -28,11 +30,13 @@ __all__ = ["Node", "NodeQueue", "batch_masks", "branch_variable", "is_leaf", "le
 @dataclass(eq=False)
 class Node:
     s1: tuple[int, ...]
-    s0: tuple[int, ...]
+    s0: np.ndarray  # int64 indices (may be long: variable fixing moves many coordinates here)
     bound: float
     depth: int
     warm_idx: np.ndarray | None = None
     warm_val: np.ndarray | None = None
+    L: float = float("inf")  # an upper bound of the Lipschitz constant over its columns
+    L_cols: int = 0  # number of columns when L was computed
     id: int = field(default=-1)
 
 
@@ -45,8 +49,9 @@ def leaf_support(node: Node, k: int, p: int) -> tuple[int, ...]:
     """The single support whose convex problem equals the leaf's subtree optimum."""
     if len(node.s1) >= k:
         return tuple(sorted(node.s1))
-    s0 = set(node.s0)
-    return tuple(j for j in range(p) if j not in s0)
+    keep = np.ones(p, dtype=bool)
+    keep[np.asarray(node.s0, dtype=np.int64)] = False
+    return tuple(np.flatnonzero(keep).tolist())
 
 
 class NodeQueue:
@@ -91,7 +96,8 @@ class NodeQueue:
         return list(self._live.values())
 
 
-def batch_masks(nodes: list[Node], p: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def batch_masks(nodes: list[Node], p: int, k: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(in1, free, kf, warm) for a list of nodes, padded to B x p."""
     B = len(nodes)
     in1 = np.zeros((B, p), dtype=bool)
@@ -100,8 +106,8 @@ def batch_masks(nodes: list[Node], p: int, k: int) -> tuple[np.ndarray, np.ndarr
     for r, nd in enumerate(nodes):
         if nd.s1:
             in1[r, list(nd.s1)] = True
-        if nd.s0:
-            in0[r, list(nd.s0)] = True
+        if len(nd.s0):
+            in0[r, nd.s0] = True
         if nd.warm_idx is not None and nd.warm_idx.size:
             warm[r, nd.warm_idx] = nd.warm_val
     warm[in0] = 0.0

@@ -161,13 +161,15 @@ def validate_options(
     """Check the algorithmic options; returns them normalised."""
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise KGLMInputError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+            or batch_size < 1):
         raise KGLMInputError(f"batch_size must be a positive integer, got {batch_size!r}")
     if time_limit is None:
         tl = math.inf
     else:
         if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real):
-            raise KGLMInputError(f"time_limit must be a positive number or None, got {time_limit!r}")
+            raise KGLMInputError(
+                f"time_limit must be a positive number or None, got {time_limit!r}")
         tl = float(time_limit)
         if math.isnan(tl) or tl <= 0:
             raise KGLMInputError(f"time_limit must be > 0, got {time_limit!r}")
@@ -177,7 +179,9 @@ def validate_options(
     if not math.isfinite(gt) or gt < 0:
         raise KGLMInputError(f"gap_tol must be finite and >= 0, got {gap_tol!r}")
     if node_limit is not None:
-        if isinstance(node_limit, bool) or not isinstance(node_limit, numbers.Integral) or node_limit < 1:
-            raise KGLMInputError(f"node_limit must be a positive integer or None, got {node_limit!r}")
+        if (isinstance(node_limit, bool) or not isinstance(node_limit, numbers.Integral)
+                or node_limit < 1):
+            raise KGLMInputError(
+                f"node_limit must be a positive integer or None, got {node_limit!r}")
         node_limit = int(node_limit)
     return backend, int(batch_size), tl, gt, node_limit
