@@ -55,6 +55,9 @@ class SearchOptions:
     exact_depth: int = 1
     verbose: bool = False
     relax: RelaxOptions = field(default_factory=RelaxOptions)
+    #: constant added to every objective and bound before gaps are measured (the shift C of
+    #: :mod:`.shift`), so pruning certifies ``gap_tol`` for the original problem
+    objective_offset: float = 0.0
 
 
 class BranchAndBound:
@@ -89,7 +92,8 @@ class BranchAndBound:
 
     def threshold(self) -> float:
         ub = self.inc.objective
-        return ub - self.o.gap_tol * max(abs(ub), 1e-10) if math.isfinite(ub) else math.inf
+        scale = max(abs(ub + self.o.objective_offset), 1e-10)
+        return ub - self.o.gap_tol * scale if math.isfinite(ub) else math.inf
 
     def lower_bound(self) -> float:
         return min(self.inc.objective, self.closed_min, self.queue.min_bound())
