@@ -4,7 +4,7 @@
 ``track_time_ratio`` = bnb time / OKRidge time (target ≤ 1); ``track_same_optimum`` = 1 when
 both certify the same objective to 1e-6. Skipped when okridge is not installed (it pins
 numpy < 2; install it with ``pip install --no-deps okridge``).
-``MIOBENCH_ASV_KGLM_SCALE=small`` uses n = 600, p = 300.
+``MIOBENCH_ASV_KGLM_SCALE=small`` uses n = 1000, p = 100.
 """
 import os
 import time
@@ -15,7 +15,7 @@ from reference_impl.instances.generators import synthetic_regression
 from reference_impl.kglm import solve
 
 SMALL = os.environ.get("MIOBENCH_ASV_KGLM_SCALE", "full") == "small"
-N, P = (600, 300) if SMALL else (6000, 3000)
+N, P = (1000, 100) if SMALL else (6000, 3000)
 
 
 class VersusOKRidge:

@@ -1,7 +1,8 @@
 """Where raw public data files live, and checksum-verified access to them.
 
 Raw files that no Python package ships are read from ``$MIOBENCH_DATA_DIR`` (default:
-``../shared/datasets`` relative to the working directory), one folder per dataset. Each
+``../shared/datasets`` relative to the working directory, or else relative to the checkout
+that holds this package), one folder per dataset. Each
 file is checked against the sha256 on record. If a file is missing and
 ``MIOBENCH_ALLOW_DOWNLOAD=1`` is set, it is fetched from its canonical URL and checked.
 """
@@ -18,8 +19,21 @@ from .storage import sha256_file
 DEFAULT_DATA_DIR = "../shared/datasets"
 
 
+#: the checkout (repository root) holding this package, for paths relative to it
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def repo_relative(path: str) -> Path:
+    """``path`` relative to the working directory if it exists there, else to the checkout."""
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    in_checkout = REPO_ROOT / path
+    return in_checkout if in_checkout.exists() else candidate
+
+
 def data_dir() -> Path:
-    return Path(os.environ.get("MIOBENCH_DATA_DIR", DEFAULT_DATA_DIR)).expanduser()
+    return repo_relative(os.environ.get("MIOBENCH_DATA_DIR", DEFAULT_DATA_DIR))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,11 @@ DEFAULT_LIBRARY_DIR = "instances/data"
 
 
 def library_dir() -> Path:
-    return Path(os.environ.get("MIOBENCH_INSTANCE_DIR", DEFAULT_LIBRARY_DIR))
+    """``$MIOBENCH_INSTANCE_DIR``, else ``instances/data`` (in the working directory, or else
+    in the checkout holding this package)."""
+    from .datafiles import repo_relative
+
+    return repo_relative(os.environ.get("MIOBENCH_INSTANCE_DIR", DEFAULT_LIBRARY_DIR))
 
 
 @lru_cache(maxsize=1)
