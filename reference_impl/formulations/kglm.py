@@ -44,6 +44,14 @@ def glm_objective(X: np.ndarray, y: np.ndarray, beta: np.ndarray, loss: str, lam
     return value + lambda2 * float(beta @ beta)
 
 
+def _thin(progress: list, limit: int = 200) -> list:
+    """At most ``limit`` (seconds, primal, dual) points, first and last kept (for the record)."""
+    if len(progress) <= limit:
+        return [list(map(float, point)) for point in progress]
+    keep = np.unique(np.linspace(0, len(progress) - 1, limit).round().astype(int))
+    return [list(map(float, progress[i])) for i in keep]
+
+
 @register
 class KGLMPerspective(Formulation):
     """The perspective MIQCP/MINLP of the k-sparse GLM (FORMULATIONS.md §8, ``kglm.perspective``)."""
@@ -168,6 +176,7 @@ class KGLMPerspective(Formulation):
             version=f"miobench bnb {__version__} ({result.backend}, batch {result.batch_size})",
             message="" if status != "error" else f"bnb ended with status {result.status}",
             extra={"timings": dict(result.timings), "batch_size": result.batch_size, "backend": result.backend,
-                   "root_bound": float(result.root_bound) if math.isfinite(result.root_bound) else None},
+                   "root_bound": float(result.root_bound) if math.isfinite(result.root_bound) else None,
+                   "progress": _thin(result.progress)},
         )
         return outcome, ({"beta": beta, "z": z} if outcome.has_solution else None)

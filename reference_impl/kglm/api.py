@@ -82,6 +82,9 @@ class KGLMResult:
     iterations: int = 0
     batches: int = 0
     trace: list | None = field(default=None, repr=False)
+    #: (seconds, incumbent, lower bound) whenever either changed: the primal and dual bound
+    #: over time, in the original problem's scale
+    progress: list = field(default_factory=list, repr=False)
 
 
 def _shift_for(X, y, loss, lambda2):
@@ -192,4 +195,5 @@ def solve(
         iterations=int(bnb.rb.row_iterations),
         batches=int(bnb.refills),
         trace=bnb.records,
+        progress=[(t, u + offset, b + offset) for t, u, b in bnb.progress],
     )

@@ -72,6 +72,7 @@ class BranchAndBound:
         self.rb = RelaxationBatch(smooth, hp.lam2, hp.M, backend.prox, backend.xp, opts.relax,
                                   to_host=backend.to_host, to_device=backend.to_device)
         self.records: list | None = [] if opts.trace else None
+        self.progress: list = []  # (seconds since start, incumbent, valid lower bound)
         self.closed_min = math.inf
         self.nodes = 0
         self.started = 0
@@ -97,6 +98,18 @@ class BranchAndBound:
 
     def lower_bound(self) -> float:
         return min(self.inc.objective, self.closed_min, self.queue.min_bound())
+
+    def running_lower_bound(self) -> float:
+        """A valid bound mid-run: also the inherited bounds of nodes in the batch."""
+        in_flight = min((payload[0].bound for payload in self.rb.payloads), default=math.inf)
+        return min(self.lower_bound(), in_flight)
+
+    def _progress(self, t0: float, force: bool = False, bound: float | None = None) -> None:
+        """Append (seconds, incumbent, bound) when either changed (at most ~1000 points)."""
+        point = (self.inc.objective, self.running_lower_bound() if bound is None else bound)
+        if force or not self.progress or point != self.progress[-1][1:]:
+            if force or len(self.progress) < 1000 or self.refills % 16 == 0:
+                self.progress.append((time.perf_counter() - t0, *point))
 
     def _record(self, s1: tuple, s0: Any, bnd: float, kind: str) -> None:
         if self.records is not None:
@@ -270,9 +283,11 @@ class BranchAndBound:
 
     def run(self) -> None:
         o, rb = self.o, self.rb
-        t0 = time.perf_counter()
+        t0 = t0_run = time.perf_counter()
         beam_search(self.hp, self.cache, self.inc, width=o.beam_width, expand=o.beam_width)
         self._tick("heuristics", t0)
+        # nothing proven yet: the trivial bound (0 for a nonnegative loss)
+        self._progress(t0, force=True, bound=0.0 if getattr(self.hp.loss, "nonnegative", False) else -math.inf)
         root = Node((), np.zeros(0, dtype=np.int64), -math.inf, 0, L=self.smooth.L_full,
                     L_cols=self.p)
         if is_leaf(root, self.k, self.p):
@@ -297,6 +312,7 @@ class BranchAndBound:
             self.be.synchronize()
             self._tick("bound", t0)
             self._process(finished, stopping=False)
+            self._progress(t0_run)
             if o.verbose and self.refills % 50 == 0:
                 print(f"[kglm] nodes {self.nodes}, open {len(self.queue) + len(rb)}, "
                       f"columns {rb.n_columns}, UB {self.inc.objective:.10g}, "
@@ -304,3 +320,4 @@ class BranchAndBound:
         if len(rb):  # stopped with rows in flight: their nodes stay open with their bounds
             self._process(rb.drain(), stopping=True)
         self._flush_refits()
+        self._progress(t0_run, force=True)

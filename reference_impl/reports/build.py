@@ -86,6 +86,12 @@ def build_report(store: str | Path, out: str | Path, *, title: str | None = None
     if not speedup_table.empty:
         sections.append(("Speedups", "Time ratios baseline / target on the same problem, from this store's runs "
                          "(`≥`: the baseline did not solve within its limit, which it is charged).", speedup_table, []))
+    integrals = tables.primal_dual_integral(frame)
+    if not integrals.empty:
+        sections.append(("Progress: primal and dual bounds over time",
+                         "For runs whose solver reports its progress (the native solver records every change of its "
+                         "incumbent and of its valid lower bound). Primal-dual integral (Berthold 2013): ∫ min(1, gap(t)) "
+                         "dt in seconds, lower is better.", integrals, figures.progress(frame, fig_dir)))
     sections.append(("All runs", "One row per run of the store (`run_id` identifies the row).", tables.runs_table(frame), []))
 
     provenance = {

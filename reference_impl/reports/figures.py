@@ -118,3 +118,30 @@ def performance_profile(frame: pd.DataFrame, directory: Path, family: str) -> li
     ax.set_title(f"Dolan–Moré performance profile: {family}")
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left")
     return _save(fig, directory, f"performance_profile_{family}")
+
+
+def progress(frame: pd.DataFrame, directory: Path) -> list[Path]:
+    """Primal (solid) and dual (dashed) bound over time, one panel per problem."""
+    sns.set_theme(**STYLE)
+    data = tables.progress(frame)
+    if data.empty:
+        return []
+    problems = sorted(data["problem"].unique())[:12]
+    columns = min(3, len(problems))
+    rows = int(np.ceil(len(problems) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.4 * rows), squeeze=False)
+    palette = dict(zip(sorted(data["configuration"].unique()), sns.color_palette()))
+    for ax, problem in zip(axes.flat, problems):
+        for configuration, points in data[data["problem"] == problem].groupby("configuration"):
+            points = points.sort_values("seconds")
+            color = palette[configuration]
+            ax.step(points["seconds"], points["primal"], where="post", color=color, label=f"{configuration} primal")
+            dual = points["dual"].where(np.isfinite(points["dual"]))
+            ax.step(points["seconds"], dual, where="post", color=color, ls="--", label=f"{configuration} dual")
+        ax.set_title(problem, fontsize=8)
+        ax.set_xlabel("seconds")
+    for ax in list(axes.flat)[len(problems):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, directory, "progress")

@@ -112,7 +112,7 @@ def build_batch_size(out: Path, *, n: int, batch_sizes: str, time_limit: float) 
 
 
 @register_figure("gb.certify_vs_p", paper=PAPER, title="Time to certify vs n = p: batched, sequential, SCIP",
-                 sizes="250,500,1000,2000", time_limit=300.0, scip_sizes="250", scip_time_limit=120.0)
+                 sizes="250,500,1000,2000,4000", time_limit=300.0, scip_sizes="250", scip_time_limit=120.0)
 def build_certify_vs_p(out: Path, *, sizes: str, time_limit: float, scip_sizes: str, scip_time_limit: float) -> list[Path]:
     import matplotlib
 
