@@ -114,3 +114,26 @@ def test_library_records_unavailable_real_data(tmp_path, monkeypatch):
     assert "communities-crime" in manifest["unavailable"] and SYNTHETIC[0] in manifest["instances"]
     with pytest.raises(DataMissingError):
         build_library(tmp_path / "lib", ids=["communities-crime"], strict=True)
+
+
+def test_dvc_lock_is_current_for_the_instance_stage():
+    """The instance stage's code dependency in dvc.lock matches the checkout.
+
+    CI regenerates the library and compares dvc.lock; a stale lock (code changed,
+    lock not updated) would fail there, so catch it here first.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    dvc = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
+    if not (root / ".git").exists() or not Path(dvc).exists():
+        pytest.skip("needs a git checkout with dvc installed")
+    proc = subprocess.run([dvc, "status", "--json", "instances"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout or "{}")
+    stale = [entry for entry in status.get("instances", [])
+             if isinstance(entry, dict) and "changed deps" in entry]
+    assert not stale, f"dvc.lock is stale for stage 'instances' ({stale}); run `dvc repro instances`"
