@@ -67,6 +67,19 @@ def _backends() -> list[str]:
     return ["numpy", "cupy"] if gpu_available() else ["numpy"]
 
 
+def _write_page(out: Path, heading: str, image: str, table: pd.DataFrame, setting: str) -> Path:
+    """``page.md``: the figure, its numbers, the paper's claims and our setting (machine, backends)."""
+    backends = _backends()
+    gpu_note = "" if "cupy" in backends else " No GPU was usable here: the GPU curve is not measured."
+    page = out / "page.md"
+    page.write_text(
+        f"# {PAPER}: {heading}\n\n![figure]({image}.png)\n\n"
+        + table.to_markdown(index=False, floatfmt=".4g") + "\n\n## Published and setting\n\n" + CLAIMS
+        + f"- Ours: machine {_machine()}; backends measured: {', '.join(backends)}.{gpu_note}\n"
+        + f"- {setting}\n")
+    return page
+
+
 @register_figure("gb.batch_size", paper=PAPER, title="Time to certify vs batch size (n = p = 1000, least squares)",
                  n=1000, batch_sizes="1,4,16,64,256,1024", time_limit=600.0)
 def build_batch_size(out: Path, *, n: int, batch_sizes: str, time_limit: float) -> list[Path]:
@@ -100,14 +113,9 @@ def build_batch_size(out: Path, *, n: int, batch_sizes: str, time_limit: float) 
     axes[1].set_ylabel("speedup over B = 1 on the CPU")
     fig.suptitle(f"n = p = {n}, k = 10, λ2 = 1, M = 2 (least squares)")
     paths = _save(fig, out, "gb_batch_size")
-    page = out / "page.md"
-    page.write_text(
-        f"# {PAPER}: time to certify vs batch size\n\n![figure](gb_batch_size.png)\n\n"
-        + table.to_markdown(index=False, floatfmt=".4g") + "\n\n## Published and setting\n\n" + CLAIMS
-        + f"- Ours: machine {_machine()}; every batch size explores the same tree, so the ratios compare like "
-        f"with like. Backends measured: {', '.join(_backends())}"
-        + ("" if "cupy" in _backends() else " (no GPU was usable here: the GPU curve is not measured)") + ".\n"
-        + f"- Time limit {time_limit:g} s per run; `status` other than optimal means not certified.\n")
+    page = _write_page(out, "time to certify vs batch size", "gb_batch_size", table,
+                       f"every batch size explores the same tree, so the ratios compare like with like. "
+                       f"Time limit {time_limit:g} s per run; `status` other than optimal means not certified.")
     return [*paths, page, out / "batch_size.csv"]
 
 
@@ -148,12 +156,9 @@ def build_certify_vs_p(out: Path, *, sizes: str, time_limit: float, scip_sizes: 
     ax.set_yscale("log")
     ax.set_ylabel("time to certify, s")
     paths = _save(fig, out, "gb_certify_vs_p")
-    page = out / "page.md"
-    page.write_text(
-        f"# {PAPER}: time to certify vs problem size\n\n![figure](gb_certify_vs_p.png)\n\n"
-        + table.to_markdown(index=False, floatfmt=".4g") + "\n\n## Published and setting\n\n" + CLAIMS
-        + f"- Ours: machine {_machine()}; batched and sequential run the same code (B = 256 vs B = 1); SCIP "
-        f"solves the perspective MIQCP with a {scip_time_limit:g} s limit on n = p ∈ {{{scip_sizes}}}; other runs "
-        f"{time_limit:g} s. Rows whose status is not `optimal` are lower bounds on the time to certify."
-        + ("" if "cupy" in _backends() else " No GPU was usable here: GPU times are not measured.") + "\n")
+    page = _write_page(out, "time to certify vs problem size", "gb_certify_vs_p", table,
+                       f"batched and sequential run the same code (B = 256 vs B = 1); SCIP solves the "
+                       f"perspective MIQCP with a {scip_time_limit:g} s limit on n = p ∈ {{{scip_sizes}}}; other "
+                       f"runs {time_limit:g} s. Rows whose status is not `optimal` are lower bounds on the time "
+                       f"to certify.")
     return [*paths, page, out / "certify_vs_p.csv"]
