@@ -21,8 +21,11 @@ from .record import ResultRecord, relative_gap
 from .registry import get_formulation
 from .solvers import SolverOutcome, check_solver_name, relaxation_bound, solve_model
 
-#: Slack on top of the requested relative gap before a solver's optimality claim is refuted.
-GAP_SLACK = 1e-6
+#: Slack on top of the requested relative gap before a solver's optimality claim is refuted:
+#: solvers accept each constraint to a feasibility tolerance of ~1e-6, and over the n epigraph
+#: constraints of a loss (e.g. the exponential-cone logistic terms) their objective can sit a
+#: few 1e-6 below the evaluator's; a larger discrepancy is a refuted claim.
+GAP_SLACK = 1e-5
 
 
 def capable_solvers(formulation: Formulation) -> list[str]:
