@@ -8,16 +8,24 @@ from functools import lru_cache
 from pathlib import Path
 
 
+#: What decides a result: everything else in the checkout is generated or documentation.
+CODE_PATHS = ("reference_impl", "benchmarks", "pyproject.toml", "dvc.yaml", "params.yaml", "asv.conf.json")
+
+
 @lru_cache(maxsize=1)
 def git_commit() -> str:
-    """The commit of the miobench checkout (``+dirty`` if it has local changes), or ``unknown``."""
+    """The commit of the miobench checkout, or ``unknown``.
+
+    ``+dirty`` when the code that produces results (the package, benchmarks, suite and
+    pipeline definitions) has local changes; generated outputs (results, reports, dvc.lock)
+    do not count, since a pipeline run rewrites them as it goes."""
     if os.environ.get("MIOBENCH_GIT_COMMIT"):
         return os.environ["MIOBENCH_GIT_COMMIT"]
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
