@@ -141,7 +141,7 @@ def cmd_figures(args) -> int:
     if not args.ids:
         raise InputError("`miobench figures build` needs one or more figure ids (see `miobench figures list`)")
     for figure_id in args.ids:
-        for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None,
+        for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None, setting=args.setting,
                                  skip_missing_data=args.skip_missing_data, **_params(args.param)):
             print(path)
     return 0
@@ -224,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="*")
     p.add_argument("--out", default=None, help="output folder (default reports/figures/<id>)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="figure parameter (repeatable)")
+    p.add_argument("--setting", choices=["quick", "paper"], default="quick",
+                   help="quick (default, the pipeline's) or paper (the paper's limits and grids)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="write a note instead of failing when the figure's data is unavailable")
     p.set_defaults(func=cmd_figures)

@@ -67,3 +67,24 @@ def test_tutorial_fig2_builds_with_the_published_values_beside_ours(tmp_path):
     coefficients = pd.read_csv(tmp_path / "coefficients.csv", index_col=0)
     assert (coefficients.iloc[:, 3] != 0).sum() <= 4
     assert "R² (paper)" in (tmp_path / "page.md").read_text()
+
+
+def test_the_paper_setting_overrides_the_quick_defaults(tmp_path):
+    from reference_impl.errors import InputError
+    from reference_impl.reports import paper
+
+    seen = []
+    paper.register_figure("test.setting_probe", paper="-", title="-", paper_setting={"time_limit": 3600.0},
+                          time_limit=5.0, size=3)(lambda out, **params: seen.append(params) or [])
+    try:
+        build_figure("test.setting_probe", tmp_path)
+        build_figure("test.setting_probe", tmp_path, setting="paper")
+        build_figure("test.setting_probe", tmp_path, setting="paper", size=7)
+        with pytest.raises(InputError, match="setting"):
+            build_figure("test.setting_probe", tmp_path, setting="full")
+    finally:
+        paper._FIGURES.pop("test.setting_probe")
+    assert seen == [{"time_limit": 5.0, "size": 3}, {"time_limit": 3600.0, "size": 3}, {"time_limit": 3600.0, "size": 7}]
+    # every registered figure's paper setting only overrides parameters its quick setting has
+    for figure in figures().values():
+        assert set(figure.paper_setting) <= set(figure.defaults), figure.id

@@ -30,18 +30,28 @@ class PaperFigure:
     build: Callable[..., list[Path]]          # build(out_dir: Path, **params) -> files written
     datasets: tuple[str, ...] = ()            # datasets it needs (MIOBENCH_DATA_DIR names)
     defaults: dict[str, Any] = field(default_factory=dict)  # parameters of the quick setting
+    paper_setting: dict[str, Any] = field(default_factory=dict)  # overrides for the paper's setting
 
 
 _FIGURES: dict[str, PaperFigure] = {}
 
 
-def register_figure(id: str, *, paper: str, title: str, datasets: tuple[str, ...] = (), **defaults):
-    """Decorator registering ``build(out_dir, **params)`` as a paper figure."""
+#: ``quick``: the defaults, small enough for the main pipeline; ``paper``: the paper's own
+#: limits and grids (e.g. one hour per problem), one DVC parameter away (``figure_setting``).
+SETTINGS = ("quick", "paper")
+
+
+def register_figure(id: str, *, paper: str, title: str, datasets: tuple[str, ...] = (),
+                    paper_setting: dict[str, Any] | None = None, **defaults):
+    """Decorator registering ``build(out_dir, **params)`` as a paper figure.
+
+    ``defaults`` are the parameters of the quick setting; ``paper_setting`` overrides them for
+    the paper's setting."""
 
     def decorator(build):
         if id in _FIGURES:
             raise RuntimeError(f"figure {id!r} registered twice")
-        _FIGURES[id] = PaperFigure(id, paper, title, build, tuple(datasets), dict(defaults))
+        _FIGURES[id] = PaperFigure(id, paper, title, build, tuple(datasets), dict(defaults), dict(paper_setting or {}))
         return build
 
     return decorator
@@ -61,20 +71,26 @@ def get_figure(figure_id: str) -> PaperFigure:
     return known[figure_id]
 
 
-def build_figure(figure_id: str, out_dir: str | Path | None = None, *, skip_missing_data: bool = False,
-                 **params) -> list[Path]:
-    """Build one figure into ``out_dir`` (default ``reports/figures/<id>``).
+def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: str = "quick",
+                 skip_missing_data: bool = False, **params) -> list[Path]:
+    """Build one figure into ``out_dir`` (default ``reports/figures/<id>``) in ``setting``
+    (``quick`` or ``paper``); explicit ``params`` override the setting's.
 
     With ``skip_missing_data`` a figure whose raw data is not available writes a ``page.md``
     saying so instead of failing (the DVC stage uses this: ``dvc repro`` rebuilds every figure
     whose data is available)."""
     from ...errors import DataMissingError
 
+    from ...errors import InputError
+
+    if setting not in SETTINGS:
+        raise InputError(f"figure setting must be one of {', '.join(SETTINGS)}; got {setting!r}")
     figure = get_figure(figure_id)
+    chosen = {**figure.defaults, **(figure.paper_setting if setting == "paper" else {}), **params}
     out = Path(out_dir) if out_dir else Path("reports") / "figures" / figure_id
     out.mkdir(parents=True, exist_ok=True)
     try:
-        return figure.build(out, **{**figure.defaults, **params})
+        return figure.build(out, **chosen)
     except DataMissingError as exc:
         if not skip_missing_data:
             raise

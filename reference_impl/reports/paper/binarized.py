@@ -184,7 +184,7 @@ def table2_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @register_figure("binarized.table2", paper=PAPER, title="Table II: gap, time and size reduction of MIP and PBO",
-                 datasets=DATASETS, setting="quick")
+                 datasets=DATASETS, setting="quick", paper_setting={"setting": "paper"})
 def build_table2(out_dir: Path, **params: Any) -> list[Path]:
     """Table II (ours beside the published numbers) + a figure of reduction and time."""
     frame, config = experiment_frame(out_dir, params)
@@ -318,7 +318,7 @@ def accuracy_table(frame: pd.DataFrame, corrupted: bool, models=MODEL_ORDER) -> 
 
 
 @register_figure("binarized.fig1", paper=PAPER, title="Figure 1: train and test accuracy vs training size",
-                 datasets=DATASETS, setting="quick")
+                 datasets=DATASETS, setting="quick", paper_setting={"setting": "paper"})
 def build_fig1(out_dir: Path, **params: Any) -> list[Path]:
     frame, config = experiment_frame(out_dir, params)
     clean = frame[~frame["corrupted"].astype(bool)]
@@ -374,7 +374,7 @@ def _fig1_comparison(table: pd.DataFrame) -> str:
 
 # -- Figure 2 -----------------------------------------------------------------------------------
 @register_figure("binarized.fig2", paper=PAPER, title="Figure 2: test accuracy under 10 % label corruption",
-                 datasets=DATASETS, setting="quick")
+                 datasets=DATASETS, setting="quick", paper_setting={"setting": "paper"})
 def build_fig2(out_dir: Path, **params: Any) -> list[Path]:
     frame, config = experiment_frame(out_dir, params)
     models = [m for m in MODEL_ORDER if m in set(frame.loc[frame["corrupted"].astype(bool), "model"])]
@@ -430,7 +430,7 @@ def _fig2_comparison(wide: pd.DataFrame, table: pd.DataFrame) -> str:
 
 # -- Figure 3 -----------------------------------------------------------------------------------
 @register_figure("binarized.fig3", paper=PAPER, title="Figure 3: MIP weights on MNIST per class",
-                 datasets=("mnist",), setting="quick")
+                 datasets=("mnist",), setting="quick", paper_setting={"setting": "paper"})
 def build_fig3(out_dir: Path, **params: Any) -> list[Path]:
     from matplotlib.colors import ListedColormap
 

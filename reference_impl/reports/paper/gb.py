@@ -81,7 +81,8 @@ def _write_page(out: Path, heading: str, image: str, table: pd.DataFrame, settin
 
 
 @register_figure("gb.batch_size", paper=PAPER, title="Time to certify vs batch size (n = p = 1000, least squares)",
-                 n=1000, batch_sizes="1,4,16,64,256,1024", time_limit=600.0)
+                 n=1000, batch_sizes="1,4,16,64,256,1024", time_limit=600.0,
+                 paper_setting={"time_limit": 3600.0})
 def build_batch_size(out: Path, *, n: int, batch_sizes: str, time_limit: float) -> list[Path]:
     import matplotlib
 
@@ -120,7 +121,8 @@ def build_batch_size(out: Path, *, n: int, batch_sizes: str, time_limit: float) 
 
 
 @register_figure("gb.certify_vs_p", paper=PAPER, title="Time to certify vs n = p: batched, sequential, SCIP",
-                 sizes="250,500,1000,2000,4000", time_limit=300.0, scip_sizes="250", scip_time_limit=120.0)
+                 sizes="250,500,1000,2000,4000", time_limit=300.0, scip_sizes="250", scip_time_limit=120.0,
+                 paper_setting={"time_limit": 3600.0, "scip_sizes": "250,500,1000", "scip_time_limit": 3600.0})
 def build_certify_vs_p(out: Path, *, sizes: str, time_limit: float, scip_sizes: str, scip_time_limit: float) -> list[Path]:
     import matplotlib
 
