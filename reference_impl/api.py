@@ -96,7 +96,7 @@ def solve(
             solver, inst, params, time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed,
             solver_options=solver_options,
         )
-        record.build_seconds = 0.0
+        record.build_seconds = float(outcome.extra.pop("build_seconds", 0.0))  # e.g. kernel compilation
         model = None
     else:
         build_start = time.perf_counter()

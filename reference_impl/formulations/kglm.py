@@ -148,7 +148,7 @@ class KGLMPerspective(Formulation):
                      rel_gap: float, threads: int, seed: int, solver_options: dict[str, Any] | None = None):
         """Run the batched branch and bound (``reference_impl.kglm.solve``)."""
         from .. import __version__
-        from ..kglm import KGLMInputError, solve as kglm_solve
+        from ..kglm import KGLMInputError, solve as kglm_solve, warm_up as kglm_warm_up
         from ..kglm.backend import GPUUnavailableError
 
         if solver != "bnb":
@@ -160,6 +160,8 @@ class KGLMPerspective(Formulation):
             raise InputError(f"bnb has no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(allowed))}")
         X, y = check_xy(instance)
         try:
+            # the kernels' JIT (or numba cache load) is build time, as a Pyomo model's build is
+            build_seconds = kglm_warm_up(options["backend"])
             result = kglm_solve(X, y, k=params["k"], loss=params["loss"], lambda2=params["lambda2"], M=params["M"],
                                 time_limit=time_limit, gap_tol=rel_gap, seed=seed, **options)
         except GPUUnavailableError as exc:
@@ -176,6 +178,7 @@ class KGLMPerspective(Formulation):
             version=f"miobench bnb {__version__} ({result.backend}, batch {result.batch_size})",
             message="" if status != "error" else f"bnb ended with status {result.status}",
             extra={"timings": dict(result.timings), "batch_size": result.batch_size, "backend": result.backend,
+                   "build_seconds": build_seconds,
                    "root_bound": float(result.root_bound) if math.isfinite(result.root_bound) else None,
                    "progress": _thin(result.progress)},
         )

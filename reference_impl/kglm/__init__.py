@@ -24,7 +24,7 @@ with F least squares or logistic.  Modules, one job each:
 ``bench``          timing script (``python -m reference_impl.kglm.bench``)
 =================  =================================================================
 """
-from .api import KGLMResult, relative_gap, solve
+from .api import KGLMResult, relative_gap, solve, warm_up
 from .backend import GPUUnavailableError, gpu_available
 from .estimators import KSparseClassifier, KSparseRegressor
 from .losses import LogisticLoss, Loss, SquaredLoss
@@ -33,6 +33,7 @@ from .validation import KGLMInputError, KGLMLabelWarning
 
 __all__ = [
     "solve",
+    "warm_up",
     "KGLMResult",
     "KSparseRegressor",
     "KSparseClassifier",

@@ -38,7 +38,9 @@ def _instance(n: int, seed: int = 0):
 
 
 def _certify(X, y, batch_size: int, time_limit: float, backend: str = "numpy") -> dict:
-    from ...kglm import solve
+    from ...kglm import solve, warm_up
+
+    warm_up(backend)  # the kernels of this backend compile outside the timings
 
     start = time.perf_counter()
     result = solve(X, y, batch_size=batch_size, time_limit=time_limit, backend=backend, **SETTING)
@@ -46,13 +48,6 @@ def _certify(X, y, batch_size: int, time_limit: float, backend: str = "numpy") -
     return {"status": result.status, "seconds": wall, "nodes": result.nodes, "gap": result.gap,
             "objective": result.objective, "nodes_per_second": result.nodes / wall,
             "transfer_share": result.timings.get("transfer", 0.0) / max(result.timings.get("total", wall), 1e-12)}
-
-
-def _warm_up():
-    from ...kglm import solve
-
-    X, y = _instance(40)
-    solve(X, y, k=3, lambda2=1.0, M=2.0)  # compile the kernels outside the timings
 
 
 def _machine() -> str:
@@ -92,7 +87,6 @@ def build_batch_size(out: Path, *, n: int, batch_sizes: str, time_limit: float) 
 
     from ..figures import STYLE, _save
 
-    _warm_up()
     X, y = _instance(n)
     rows = []
     for backend in _backends():
@@ -133,7 +127,6 @@ def build_certify_vs_p(out: Path, *, sizes: str, time_limit: float, scip_sizes: 
     from ... import solve as registry_solve
     from ..figures import STYLE, _save
 
-    _warm_up()
     rows = []
     for n in (int(s) for s in str(sizes).split(",")):
         X, y = _instance(n)
