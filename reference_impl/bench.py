@@ -18,6 +18,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,24 +33,33 @@ def asv_env(root: Path = Path(".")) -> dict[str, str]:
     return {**os.environ, "HOME": str(home)}
 
 
+#: asv from this interpreter, benchmarking this interpreter's environment: works whether or
+#: not the virtual environment is activated (``existing`` alone would take ``python`` from PATH).
+ASV = [sys.executable, "-m", "asv"]
+EXISTING = f"existing:{sys.executable}"
+
+
 def _asv(args: list[str], root: Path = Path(".")) -> int:
     env = asv_env(root)
-    if not (Path(env["HOME"]) / ".asv-machine.json").exists():
-        subprocess.run(["asv", "machine", "--yes"], cwd=root, env=env, check=True, capture_output=True)
-    return subprocess.run(["asv", *args], cwd=root, env=env).returncode
+    try:
+        if not (Path(env["HOME"]) / ".asv-machine.json").exists():
+            subprocess.run([*ASV, "machine", "--yes"], cwd=root, env=env, check=True, capture_output=True)
+        return subprocess.run([*ASV, *args], cwd=root, env=env).returncode
+    except subprocess.CalledProcessError as exc:
+        raise InputError(f"asv could not set up its machine file: {exc.stderr.decode(errors='replace').strip()}") from None
 
 
 def run(*, quick: bool = False, bench: str | None = None, root: Path = Path(".")) -> int:
     """``asv run -E existing --set-commit-hash HEAD`` (results saved under .asv/results)."""
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-    args = ["run", "-E", "existing", "--set-commit-hash", commit, "--show-stderr"]
+    args = ["run", "-E", EXISTING, "--set-commit-hash", commit, "--show-stderr"]
     args += ["--quick"] if quick else []
     args += ["--bench", bench] if bench else []
     return _asv(args, root)
 
 
 def check(root: Path = Path(".")) -> int:
-    return _asv(["check", "-E", "existing"], root)
+    return _asv(["check", "-E", EXISTING], root)
 
 
 def publish(root: Path = Path(".")) -> int:
