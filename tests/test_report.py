@@ -103,3 +103,17 @@ def test_speedups_from_one_store(tmp_path):
     assert table.loc["batched vs sequential", "bound"] == "="
     assert table.loc["bnb vs SCIP", "ratio"] == pytest.approx(30.0) and table.loc["bnb vs SCIP", "bound"] == "≥"
     assert "GPU vs CPU" not in table.index
+
+
+def test_sgm_on_the_problems_every_solver_of_a_formulation_attempted(synthetic_store):
+    frame = tables.prepare(synthetic_store.load())
+    sgm = tables.sgm_time(frame).set_index(["formulation", "solver"])
+    attempted = frame[frame["attempted"]]
+    for formulation, runs in attempted.groupby("formulation"):
+        shared = set.intersection(*(set(g["problem"]) for _, g in runs.groupby("solver")))
+        for solver, group in runs.groupby("solver"):
+            expected = tables.shifted_geometric_mean(group[group["problem"].isin(shared)]["charged_seconds"])
+            row = sgm.loc[(formulation, solver)]
+            assert row["same_problems"] == len(shared)
+            assert row["sgm_same_problems"] == pytest.approx(expected, nan_ok=True)
+        assert sgm.loc[formulation, "relative_same_problems"].min() == pytest.approx(1.0)

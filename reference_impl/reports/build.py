@@ -58,7 +58,7 @@ def build_report(store: str | Path, out: str | Path, *, title: str | None = None
 
     sections: list[tuple[str, str, pd.DataFrame | None, list[Path]]] = []
     sections.append(("Status counts", "Runs per formulation and solver, by final status.", tables.status_counts(frame), []))
-    sections.append(("Time (shifted geometric mean)", "Scaled so that the fastest formulation × solver is 1.0.",
+    sections.append(("Time (shifted geometric mean)", "Scaled so that the fastest formulation × solver is 1.0 (`relative`, over each one's own runs); `relative_same_problems` compares the solvers of one formulation on the problems all of them attempted.",
                      tables.sgm_time(frame), figures.sgm_time(frame, fig_dir)))
     sections.append(("Final gap distribution", "Attempted runs by final gap.", tables.gap_distribution(frame),
                      figures.gap_distribution(frame, fig_dir)))

@@ -78,7 +78,28 @@ def sgm_time(frame: pd.DataFrame, by=("formulation", "solver")) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=[*by, "attempted", "solved", "sgm_seconds"])
     if not table.empty:
         table["relative"] = table["sgm_seconds"] / table["sgm_seconds"].min()
+        common = _sgm_on_common_problems(attempted, by)
+        table = table.merge(common, on=list(by), how="left")
     return table
+
+
+def _sgm_on_common_problems(attempted: pd.DataFrame, by) -> pd.DataFrame:
+    """SGM per group over the problems that every group of the same formulation attempted, so
+    solvers of one formulation are compared on the same set (``relative_same_problems``: 1.0
+    for the fastest solver of that formulation)."""
+    rows = []
+    for formulation, runs in attempted.groupby("formulation"):
+        groups = runs.groupby(list(by))
+        shared = set.intersection(*(set(group["problem"]) for _, group in groups))
+        for key, group in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            on_shared = group[group["problem"].isin(shared)]
+            rows.append({**dict(zip(by, key)), "same_problems": len(shared),
+                         "sgm_same_problems": shifted_geometric_mean(on_shared["charged_seconds"])})
+    common = pd.DataFrame(rows, columns=[*by, "same_problems", "sgm_same_problems"])
+    best = common.groupby("formulation")["sgm_same_problems"].transform("min")
+    common["relative_same_problems"] = common["sgm_same_problems"] / best
+    return common
 
 
 GAP_BINS = [("0", 0.0), ("≤1e-6", 1e-6), ("≤1e-4", 1e-4), ("≤1e-2", 1e-2), ("≤10%", 0.1), ("≤100%", 1.0)]
