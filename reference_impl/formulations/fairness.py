@@ -80,7 +80,6 @@ from ..registry import register
 from ._pyomo import values
 from .base import FEASIBILITY_TOL, Evaluation, as_float
 from .sparse_classification import SparseSVMBigM, check_binary, intercept_value
-from .sparse_regression import Perspective, greedy_solution, objective_value
 from .sparse_regression import Perspective, ellipsoid_big_m, greedy_solution, objective_value
 NOTIONS = ("statistical_parity", "conditional_statistical_parity", "predictive_equality",
            "equal_opportunity", "equalized_odds")
@@ -364,8 +363,17 @@ def check_fairness_params(params: dict[str, Any]) -> dict[str, Any]:
     return {**params, "delta": delta, "epsilon": epsilon, "one_sided": bool(params["one_sided"])}
 
 
+class _WithFairnessIndicators:
+    """Adds the favourable-outcome indicators ζ (``model.fair_zeta``) to the extracted solution."""
+
+    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        solution = super().extract(model, instance, params)
+        solution["zeta"] = values(model.fair_zeta, instance.X.shape[0])
+        return solution
+
+
 @register
-class FairSparseRegression(Perspective):
+class FairSparseRegression(_WithFairnessIndicators, Perspective):
     """Formulation (37): perspective sparse regression (7) with favourable-outcome indicators
     ζ linked to predictions by big-M (37e) and a group-fairness constraint ((36)/(37d) by
     default; any notion of §5) — tutorial eq. 37, Figure 13."""
@@ -426,11 +434,6 @@ class FairSparseRegression(Perspective):
                         bound=prediction_bounds(X, float(params["M"]), params["k"]), params=params,
                         stratum=instance.arrays.get("stratum"))
         return m
-
-    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
-        solution = super().extract(model, instance, params)
-        solution["zeta"] = values(model.fair_zeta, instance.X.shape[0])
-        return solution
 
     # -- evaluator --------------------------------------------------------------------
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
@@ -497,7 +500,7 @@ def attach_to_model(model: pyo.Block, *, prediction: Mapping | Callable, X: np.n
 
 # -- host: fair sparse SVM ((9) + §5) --------------------------------------------------------
 @register
-class FairSparseSVM(SparseSVMBigM):
+class FairSparseSVM(_WithFairnessIndicators, SparseSVMBigM):
     """The sparse SVM (9) (:class:`~reference_impl.formulations.sparse_classification.SparseSVMBigM`)
     with favourable-outcome indicators on its scores sᵢ = θᵀxᵢ + θ₀ (favourable = predicted +1:
     ζᵢ = 1 ⇒ sᵢ ≥ 0, ζᵢ = 0 ⇒ sᵢ ≤ −ε; ``favourable="below"`` makes −1 the favourable label)
@@ -571,11 +574,6 @@ class FairSparseSVM(SparseSVMBigM):
         attach_to_model(m, prediction=self.decision_expressions(m), X=X, y=y, group=instance["group"], bound=bound,
                         params=params, stratum=instance.arrays.get("stratum"))
         return m
-
-    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
-        solution = super().extract(model, instance, params)
-        solution["zeta"] = values(model.fair_zeta, instance.X.shape[0])
-        return solution
 
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
         evaluation = super().evaluate(instance, params, solution)

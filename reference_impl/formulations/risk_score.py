@@ -50,6 +50,7 @@ from .sparse_classification import (
     check_binary,
     classification_info,
     intercept_value,
+    linear_classifier_solution,
     logistic_loss,
     logistic_terms,
     unique_rows,
@@ -156,12 +157,7 @@ class _RiskScore(Formulation):
         return model.score
 
     def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
-        d = instance.X.shape[1]
-        solution = {"theta": values(model.theta, d), "z": values(model.z, d)}
-        if model.intercept is not None:
-            value = model.intercept.value
-            solution["intercept"] = np.array([np.nan if value is None else float(value)])
-        return solution
+        return linear_classifier_solution(model, instance.X.shape[1])
 
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
         """Recompute (8) from θ, z, θ₀ and check integrality, links, bounds, cardinality."""

@@ -184,6 +184,15 @@ def derive_intercept_bound(X: np.ndarray, y: np.ndarray, params: dict[str, Any])
 
 
 # -- base class -------------------------------------------------------------------------------
+def linear_classifier_solution(model: pyo.ConcreteModel, d: int) -> dict[str, np.ndarray]:
+    """θ, z and (when the model has one) the intercept of a linear classifier's Pyomo model."""
+    solution = {"theta": values(model.theta, d), "z": values(model.z, d)}
+    if model.intercept is not None:
+        value = model.intercept.value
+        solution["intercept"] = np.array([np.nan if value is None else float(value)])
+    return solution
+
+
 class _SparseClassifier(Formulation):
     """Validation, read-back and the evaluator's common checks for ±1 sparse classifiers."""
 
@@ -242,12 +251,7 @@ class _SparseClassifier(Formulation):
         return model.score
 
     def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
-        p = instance.X.shape[1]
-        solution = {"theta": values(model.theta, p), "z": values(model.z, p)}
-        if model.intercept is not None:
-            value = model.intercept.value
-            solution["intercept"] = np.array([np.nan if value is None else float(value)])
-        return solution
+        return linear_classifier_solution(model, instance.X.shape[1])
 
     def _common_checks(self, X, params, solution) -> tuple[np.ndarray, np.ndarray, float, dict[str, float]] | None:
         theta = np.asarray(solution["theta"], dtype=float)
