@@ -153,3 +153,13 @@ def as_int(params: dict[str, Any], name: str, *, minimum: int | None = None, max
     if maximum is not None and value > maximum:
         raise InputError(f"hyperparameter {name} must be <= {maximum}{what}; got {value}")
     return value
+
+
+def sparsity_terms(formulation_id: str, params: dict[str, Any], count: int, what: str) -> tuple[int | None, float | None]:
+    """The sparsity hyperparameters: cardinality ``k`` (1..count) and L0 penalty ``lambda0``
+    (≥ 0); at least one of them is required (both: the penalty under a hard limit)."""
+    k = as_int(params, "k", minimum=1, maximum=count, what=what)
+    lambda0 = as_float(params, "lambda0", minimum=0.0)
+    if k is None and lambda0 is None:
+        raise InputError(f"{formulation_id} needs k (cardinality form) or lambda0 (penalty form), or both")
+    return k, lambda0

@@ -58,7 +58,7 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import squared_loss, values
-from .base import Evaluation, Formulation, as_float, as_int
+from .base import Evaluation, Formulation, as_float, as_int, sparsity_terms
 from .sparse_regression import M_BINDING_RTOL, ellipsoid_big_m, objective_value, ridge_fit
 
 
@@ -143,11 +143,8 @@ class _StructuredSparseRegression(Formulation):
         params = self.check_params(instance, params)
         design = self.design(instance, params)
         q = design.n_groups
-        k = as_int(params, "k", minimum=1, maximum=q, what=f" (the model has {q} indicator groups)")
-        lambda0 = as_float(params, "lambda0", minimum=0.0)
+        k, lambda0 = sparsity_terms(self.id, params, q, f" (the model has {q} indicator groups)")
         lambda2 = as_float(params, "lambda2", minimum=0.0, allow_none=False)
-        if k is None and lambda0 is None:
-            raise InputError(f"{self.id} needs k (cardinality form) or lambda0 (penalty form), or both")
         M, source = params.get("M"), "given"
         y = np.asarray(instance.y, dtype=float)
         if M in (None, "auto"):

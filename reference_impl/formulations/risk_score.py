@@ -43,7 +43,7 @@ from ..errors import InputError
 from ..instances.instance import Instance
 from ..registry import register
 from ._pyomo import values
-from .base import Evaluation, Formulation, as_float, as_int
+from .base import Evaluation, Formulation, as_float, as_int, sparsity_terms
 from .sparse_classification import (
     add_logistic_epigraph,
     add_scores,
@@ -105,10 +105,7 @@ class _RiskScore(Formulation):
         params = super().validate(instance, params)
         X, _ = check_binary(instance)
         d = X.shape[1]
-        k = as_int(params, "k", minimum=1, maximum=d, what=f" (the instance has d = {d} features)")
-        lambda0 = as_float(params, "lambda0", minimum=0.0)
-        if k is None and lambda0 is None:
-            raise InputError(f"{self.id} needs k (cardinality form) or lambda0 (penalty form), or both")
+        k, lambda0 = sparsity_terms(self.id, params, d, f" (the instance has d = {d} features)")
         for name in ("l", "u"):
             if params.get(name) is None:
                 raise InputError(f"hyperparameter {name} (integer coefficient bound) is required")

@@ -56,7 +56,7 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import values
-from .base import Evaluation, Formulation, as_float, as_int
+from .base import Evaluation, Formulation, as_float, sparsity_terms
 
 #: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
 M_BINDING_RTOL = 1e-4
@@ -202,10 +202,7 @@ class _SparseClassifier(Formulation):
         params = super().validate(instance, params)
         X, y = check_binary(instance)
         p = X.shape[1]
-        k = as_int(params, "k", minimum=1, maximum=p, what=f" (the instance has d = {p} features)")
-        lambda0 = as_float(params, "lambda0", minimum=0.0)
-        if k is None and lambda0 is None:
-            raise InputError(f"{self.id} needs k (cardinality form) or lambda0 (penalty form), or both")
+        k, lambda0 = sparsity_terms(self.id, params, p, f" (the instance has d = {p} features)")
         if params.get("intercept") not in INTERCEPT_CHOICES:
             raise InputError(f"intercept must be one of {', '.join(INTERCEPT_CHOICES)}; got {params.get('intercept')!r}")
         params = {**params, "k": k, "lambda0": lambda0}

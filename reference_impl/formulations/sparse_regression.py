@@ -35,7 +35,7 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import squared_loss, values
-from .base import Evaluation, Formulation, as_float, as_int
+from .base import Evaluation, Formulation, as_float, sparsity_terms
 
 #: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
 M_BINDING_RTOL = 1e-4
@@ -130,13 +130,10 @@ class _SparseRegression(Formulation):
         params = {**self.fixed, **super().validate(instance, params)}
         X, y = check_xy(instance)
         p = X.shape[1]
-        k = as_int(params, "k", minimum=1, maximum=p, what=f" (the instance has p = {p} features)")
-        lambda0 = as_float(params, "lambda0", minimum=0.0)
-        lambda2 = as_float(params, "lambda2", minimum=0.0, allow_none=False)
-        if self.cardinality_only and k is None:
+        if self.cardinality_only and params.get("k") is None:
             raise InputError(f"{self.id} needs the cardinality limit k (e.g. --param k=5)")
-        if k is None and lambda0 is None:
-            raise InputError(f"{self.id} needs k (cardinality form) or lambda0 (penalty form), or both")
+        k, lambda0 = sparsity_terms(self.id, params, p, f" (the instance has p = {p} features)")
+        lambda2 = as_float(params, "lambda2", minimum=0.0, allow_none=False)
         M, source = params.get("M"), "given"
         if M in (None, "auto"):
             M, source = derive_big_m(X, y, k=k, lambda0=lambda0 or 0.0, lambda2=lambda2)
