@@ -98,40 +98,54 @@ def test_synthetic_generator(loss):
     assert not np.array_equal(make_synthetic(400, 50, 5, 0.9, 5.0, loss, 4)[0], X1)
 
 
-class _FakeCupy:
-    """A stand-in array module that is not ``numpy`` itself (so every CuPy-only branch of the
-    solver runs: explicit host <-> device copies, the array-module FISTA steps, the
-    merged-breakpoint PAVA twin) but computes with NumPy."""
+def test_strict_device_module_keeps_cupys_boundaries():
+    """The stand-in used below refuses what CuPy refuses (so the solver test can fail)."""
+    from ._strict_device import BoundaryError, StrictDeviceModule
 
-    class cuda:  # noqa: N801 - mimics cupy.cuda
-        class Device:
-            def synchronize(self):
-                return None
-
-    def __getattr__(self, name):
-        return getattr(np, name)
-
-    @staticmethod
-    def asnumpy(a):
-        return np.array(a)
+    xp = StrictDeviceModule()
+    d = xp.asarray(np.arange(4.0))
+    h = np.ones(4)
+    for bad in (lambda: d + h, lambda: h * d, lambda: d < h, lambda: np.asarray(d), lambda: np.sum(d),
+                lambda: xp.where(d > 1, h, 0.0), lambda: xp.concatenate([d, h])):
+        with pytest.raises(BoundaryError):
+            bad()
+    assert isinstance(d.sum(), xp.ndarray) and float(d.sum()) == 6.0
+    np.testing.assert_array_equal(xp.asnumpy(xp.where(d > 1, d, 0.0)), [0, 0, 2, 3])
+    d[np.array([0])] = xp.asarray(np.array([9.0]))  # host index arrays are accepted, like CuPy
+    assert xp.asnumpy(d)[0] == 9.0 and xp.copies_to_host == 2
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
-def test_gpu_code_path_with_a_fake_array_module(monkeypatch, loss):
+@pytest.mark.parametrize("M,time_limit", [(3.0, None), (np.inf, None), (3.0, 0.05)])
+def test_gpu_code_path_with_a_strict_device_module(monkeypatch, loss, M, time_limit):
+    """The CuPy backend's code path end to end (explicit copies, the array-module FISTA
+    steps, the merged-breakpoint PAVA twin, column compaction, draining at a time limit) on a
+    stand-in array module that refuses host/device mixing as CuPy does; it must return the
+    NumPy backend's optimum."""
     from reference_impl.kglm import api as api_mod
     from reference_impl.kglm import kernels
     from reference_impl.kglm.backend import Backend
 
-    fake = _FakeCupy()
+    from ._strict_device import StrictDeviceModule
+
+    xp = StrictDeviceModule()
     # without a GPU the numba-cuda kernel cannot launch: theta_rows_for falls back to the twin
-    theta = kernels.theta_rows_for(fake)
+    theta = kernels.theta_rows_for(xp)
     if not gpu_available():
         assert theta is kernels.theta_rows_xp
-    monkeypatch.setattr(api_mod, "get_backend", lambda name: Backend("cupy", fake, kernels.theta_rows_xp))
+    monkeypatch.setattr(api_mod, "get_backend", lambda name: Backend("cupy", xp, kernels.theta_rows_xp))
     X, y, _ = make_synthetic(60, 25, 4, 0.7, 3.0, loss, 5, normalize=True)
-    a = solve(X, y, k=4, loss=loss, lambda2=0.05, M=3.0, batch_size=16, gap_tol=1e-8)
+    kw = dict(k=4, loss=loss, lambda2=0.05, M=M, batch_size=16, gap_tol=1e-8)
+    if time_limit is not None:
+        kw["time_limit"] = time_limit
+    a = solve(X, y, **kw)
     monkeypatch.undo()
-    b = solve(X, y, k=4, loss=loss, lambda2=0.05, M=3.0, batch_size=16, gap_tol=1e-8)
-    assert a.backend == "cupy" and a.status == b.status == "optimal"
-    assert a.objective == pytest.approx(b.objective, rel=1e-9)
-    assert a.timings["transfer"] > 0.0
+    b = solve(X, y, k=4, loss=loss, lambda2=0.05, M=M, batch_size=16, gap_tol=1e-8)
+    assert a.backend == "cupy" and b.status == "optimal"
+    assert xp.copies_to_device > 0 and xp.copies_to_host > 0 and a.timings["transfer"] > 0.0
+    if time_limit is None:
+        assert a.status == "optimal"
+        assert a.objective == pytest.approx(b.objective, rel=1e-9)
+    else:  # a bound and an incumbent survive the limit, consistent with the true optimum
+        assert a.status in ("optimal", "time_limit")
+        assert a.lower_bound <= b.objective * (1 + 1e-9) and a.objective >= b.objective * (1 - 1e-9)
