@@ -13,6 +13,14 @@ labels ±1). ``kglm.perspective`` is the mixed-integer model
 baselines, and the native solver ``bnb`` (:mod:`reference_impl.kglm`, batched branch and
 bound with certified dual bounds) solves the same problem, so one instance compares all
 three. Both are checked by the same evaluator.
+
+Logistic labels may be given as {0, 1}: they are mapped 0 → −1 everywhere (model, ``bnb``,
+evaluator) and the record says so (``extra["label_mapping"]`` and a note in its message).
+
+With M = ∞ (and λ2 > 0) the model still links β to z by a big-M constraint with a *derived*
+bound M' = √(UB/λ2), UB the objective of a cheap feasible point (FORMULATIONS.md §8: every
+optimum β* has λ2‖β*‖² ≤ F(Xβ*) + λ2‖β*‖² ≤ UB because F ≥ 0, so |β*ⱼ| ≤ M'): the problem
+is unchanged, but a solver can no longer leave |βⱼ| at its cone tolerance while zⱼ = 0.
 """
 from __future__ import annotations
 
@@ -44,6 +52,38 @@ def glm_objective(X: np.ndarray, y: np.ndarray, beta: np.ndarray, loss: str, lam
     return value + lambda2 * float(beta @ beta)
 
 
+LABEL_NOTE = "logistic labels {0, 1} mapped to {-1, +1} (0 -> -1)"
+
+
+def glm_data(instance: Instance, loss: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(X, y, mapped)``: the instance's data with logistic labels {0, 1} mapped 0 → −1
+    (``mapped`` tells whether that happened); InputError for other labels."""
+    X, y = check_xy(instance)
+    if loss != "logistic":
+        return X, y, False
+    labels = set(np.unique(y).tolist())
+    if labels <= {-1.0, 1.0}:
+        return X, y, False
+    if labels <= {0.0, 1.0}:
+        return X, np.where(y == 0.0, -1.0, 1.0), True
+    raise InputError(f"logistic labels must be -1/+1 (or 0/1, mapped 0 -> -1); got {sorted(labels)[:6]}")
+
+
+def link_bound(X: np.ndarray, y: np.ndarray, loss: str, lambda2: float) -> float:
+    """A valid bound M' on |β*ⱼ| at any optimum of the M = ∞ problem (λ2 > 0):
+    √(UB/λ2) with UB the objective of a feasible point (FORMULATIONS.md §8), the better of
+    β = 0 and, for least squares, the best one-feature ridge fit (closed form)."""
+    ub = glm_objective(X, y, np.zeros(X.shape[1]), loss, lambda2)
+    if loss == "squared":
+        xty = X.T @ y
+        denom = np.einsum("ij,ij->j", X, X) + 2.0 * lambda2
+        j = int(np.argmax(xty * xty / denom))
+        beta = np.zeros(X.shape[1])
+        beta[j] = xty[j] / denom[j]
+        ub = min(ub, glm_objective(X, y, beta, loss, lambda2))
+    return math.sqrt(max(ub, 0.0) / lambda2) * (1.0 + 1e-9) + 1e-12
+
+
 def _thin(progress: list, limit: int = 200) -> list:
     """At most ``limit`` (seconds, primal, dual) points, first and last kept (for the record)."""
     if len(progress) <= limit:
@@ -71,13 +111,7 @@ class KGLMPerspective(Formulation):
         loss = params["loss"]
         if loss not in LOSSES:
             raise InputError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-        X, y = check_xy(instance)
-        if loss == "logistic":
-            labels = set(np.unique(y).tolist())
-            if labels <= {0.0, 1.0} and labels != {1.0}:
-                raise InputError("logistic labels must be -1/+1; map 0 to -1 first (labels {0, 1} given)")
-            if not labels <= {-1.0, 1.0}:
-                raise InputError(f"logistic labels must be -1/+1; got {sorted(labels)[:6]}")
+        X, _, _ = glm_data(instance, loss)
         p = X.shape[1]
         k = as_int(params, "k", minimum=1, maximum=p, what=f" (the instance has p = {p} features)")
         if k is None:
@@ -97,19 +131,23 @@ class KGLMPerspective(Formulation):
         return "MISOCP" if params.get("loss", "squared") == "squared" else "MINLP"
 
     def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
-        X, y = check_xy(instance)
+        """The perspective model; labels {0, 1} mapped 0 → −1.  With M = ∞ and λ2 > 0 the
+        big-M links use the derived bound M' of :func:`link_bound` (FORMULATIONS.md §8: no
+        optimum has |βⱼ| > M', so the problem is unchanged), which keeps solvers from leaving
+        βⱼ ≠ 0 within their cone tolerance where zⱼ = 0."""
+        X, y, _ = glm_data(instance, params["loss"])
         p = X.shape[1]
         M, k, lambda2 = params["M"], params["k"], params["lambda2"]
+        link = M if math.isfinite(M) else link_bound(X, y, params["loss"], lambda2)
         m = pyo.ConcreteModel(name=self.id)
         m.features = pyo.RangeSet(0, p - 1)
-        bounds = (-M, M) if math.isfinite(M) else (None, None)
-        m.beta = pyo.Var(m.features, bounds=bounds)
+        m.beta = pyo.Var(m.features, bounds=(-link, link))
         m.z = pyo.Var(m.features, domain=pyo.Binary)
         m.s = pyo.Var(m.features, bounds=(0, None))
         m.cardinality = pyo.Constraint(expr=pyo.quicksum(m.z[j] for j in m.features) <= k)
-        if math.isfinite(M):
-            m.box_upper = pyo.Constraint(m.features, rule=lambda m, j: m.beta[j] <= M * m.z[j])
-            m.box_lower = pyo.Constraint(m.features, rule=lambda m, j: -M * m.z[j] <= m.beta[j])
+        m.link_bound = pyo.Param(initialize=float(link), mutable=False)
+        m.box_upper = pyo.Constraint(m.features, rule=lambda m, j: m.beta[j] <= link * m.z[j])
+        m.box_lower = pyo.Constraint(m.features, rule=lambda m, j: -link * m.z[j] <= m.beta[j])
         m.perspective = pyo.Constraint(m.features, rule=lambda m, j: m.beta[j] ** 2 <= m.z[j] * m.s[j])
         if params["loss"] == "squared":
             loss = 0.5 * squared_loss(m, X, y, m.beta)
@@ -124,7 +162,7 @@ class KGLMPerspective(Formulation):
         return {"beta": values(model.beta, p), "z": values(model.z, p)}
 
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
-        X, y = check_xy(instance)
+        X, y, mapped = glm_data(instance, params["loss"])
         beta = np.asarray(solution["beta"], dtype=float)
         z = np.asarray(solution["z"], dtype=float)
         if beta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
@@ -142,6 +180,8 @@ class KGLMPerspective(Formulation):
         objective = glm_objective(X, y, beta, params["loss"], params["lambda2"])
         info = {"support": np.flatnonzero(selected).tolist(),
                 "m_binding": bool(math.isfinite(M) and np.any(np.abs(beta[selected]) >= (1 - 1e-4) * M))}
+        if mapped:
+            info.update(label_mapping={"0": -1, "1": 1}, warning=LABEL_NOTE)
         return Evaluation(objective=objective, violations=violations, info=info)
 
     def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float,
@@ -158,7 +198,7 @@ class KGLMPerspective(Formulation):
         unknown = sorted(set(options) - allowed)
         if unknown:
             raise InputError(f"bnb has no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(allowed))}")
-        X, y = check_xy(instance)
+        X, y, _ = glm_data(instance, params["loss"])
         try:
             # the kernels' JIT (or numba cache load) is build time, as a Pyomo model's build is
             build_seconds = kglm_warm_up(options["backend"])
@@ -168,6 +208,8 @@ class KGLMPerspective(Formulation):
             return SolverOutcome("not_installed", message=str(exc)), None
         except KGLMInputError as exc:
             raise InputError(str(exc)) from None
+        # bnb's statuses are exactly these three (an exhausted tree is "optimal"); anything
+        # else would be a bug of the native solver, reported as an error
         status = result.status if result.status in ("optimal", "time_limit", "node_limit") else "error"
         beta = np.asarray(result.coef, dtype=float)
         z = np.zeros_like(beta)

@@ -27,11 +27,20 @@ Algorithm
       the parent's solution) inherit max(node bound, their child bound); children that are
       leaves (|S1| = k or |S1| + |free| <= k) are solved exactly at once and closed with
       the dual bound of their exact solution.
-3. lower_bound = min(incumbent, bounds of open nodes, bounds of every closed node);
-   gap = |primal - bound| / max(|primal|, 1e-10) (0 when both are 0, inf without an
-   incumbent); status ``"optimal"`` iff no open node is left and gap <= gap_tol
-   (``"time_limit"`` / ``"node_limit"`` when stopped early; ``"numerical_limit"`` if the tree
-   is exhausted but floating point kept the gap above a gap_tol below ~1e-12).
+3. lower_bound = min(incumbent, bounds of open nodes, bounds of every closed node), in the
+   original problem's scale, lowered by the eigenvalue shift's rounding margin (least
+   squares, :mod:`.shift`), raised to 0 (losses and ridge are nonnegative: 0 is valid even
+   when no node was processed) and never above the incumbent objective re-evaluated on the
+   original data;  gap = |primal - bound| / max(|primal|, 1e-10) (0 when both are 0, inf
+   without an incumbent).  Status: ``"optimal"`` when the tree is exhausted (every node
+   closed: the gap reported is the honest one, <= gap_tol up to floating-point rounding),
+   ``"time_limit"`` / ``"node_limit"`` when stopped early.  No other status exists.
+
+The eigenvalue shift is used only when its rounding margin is below a tenth of the
+tolerance the incumbent needs (0.1·max(gap_tol, 1e-9)·incumbent): on a near-perfect fit the
+optimum is too small for the shifted problem to certify it, and the plain problem is solved.
+The beam-search warm start runs first on the plain problem (it decides that) and stops at
+the deadline, as does everything after it.
 
 ``batch_size=1`` is the sequential baseline and runs exactly the same code.
 """
@@ -46,10 +55,12 @@ import numpy as np
 
 from ..record import relative_gap  # the project's one gap formula
 from .backend import get_backend
-from .heuristics import HostProblem
-from .losses import get_loss
+from .heuristics import HostProblem, Incumbent, SupportCache, beam_search
+from .losses import Loss, SquaredLoss, get_loss
 from .node_batch import RelaxOptions, SmoothPart
 from .search import BranchAndBound, SearchOptions
+from .shift import Shift
+from .shift import eigen_shift as eigen_shift_of
 from .validation import validate_options, validate_problem
 
 __all__ = ["KGLMResult", "solve", "relative_gap"]
@@ -87,11 +98,24 @@ class KGLMResult:
     progress: list = field(default_factory=list, repr=False)
 
 
-def _shift_for(X, y, loss, lambda2):
-    from .losses import SquaredLoss
-    from .shift import eigen_shift
+def _choose_shift(hp: HostProblem, loss: Loss, lambda2: float, gap_tol: float,
+                  incumbent: float) -> Shift | None:
+    """The eigenvalue shift (least squares, n > p), or None when it would not help or when
+    its rounding margin could not certify the incumbent (``incumbent`` tiny against ‖y‖²)."""
+    if not isinstance(loss, SquaredLoss) or hp.n <= hp.p:
+        return None
+    shift = eigen_shift_of(hp.X, hp.y, lambda2, gram=hp.Q)
+    if shift is None or not math.isfinite(incumbent):
+        return None
+    if shift.error > 0.1 * max(gap_tol, 1e-9) * max(incumbent, 0.0):
+        return None
+    return shift
 
-    return eigen_shift(X, y, lambda2) if isinstance(loss, SquaredLoss) else None
+
+def _clamp_bound(bound: float, objective: float, floor: float) -> float:
+    """A reported lower bound: at least ``floor`` (0 for a nonnegative loss), at most the
+    incumbent objective (valid: the optimum is at most any feasible objective)."""
+    return min(max(bound, floor), objective)
 
 
 def solve(
@@ -141,45 +165,70 @@ def solve(
         cannot be pruned (their dual points fix variables for whole subtrees).
     eigen_shift : least squares with n > p: solve the equivalent problem with λ_min(XᵀX)/2
         moved from the loss into the ridge term (:mod:`.shift`), whose perspective bounds are
-        tighter; objectives and bounds are reported for the original problem.
+        tighter; objectives and bounds are reported for the original problem.  Skipped
+        automatically when the shift's rounding margin is too coarse for the incumbent (a
+        near-perfect fit, objective tiny against ‖y‖²).
+
+    Returns a :class:`KGLMResult` whose ``status`` is ``"optimal"`` (tree exhausted),
+    ``"time_limit"`` or ``"node_limit"``; ``lower_bound`` is always a valid bound in
+    [0, objective] for the built-in losses.
     """
     t0 = time.perf_counter()
     Xh, yh, k, lam2, Mf = validate_problem(X, y, k, loss, lambda2, M)
     backend, B, tlim, gap_tol, node_limit = validate_options(backend, batch_size, time_limit,
                                                              gap_tol, node_limit)
+    deadline = t0 + tlim
     loss_obj = get_loss(loss)
     be = get_backend(backend)
     timings = {"bound": 0.0, "heuristics": 0.0, "queue": 0.0, "transfer": 0.0, "setup": 0.0,
                "total": 0.0}
-    shift = _shift_for(Xh, yh, loss_obj, lam2) if eigen_shift else None
-    Xs, ys, lam2s, offset = (shift.X, shift.y, shift.lambda2, shift.constant) if shift else (Xh, yh, lam2, 0.0)
-    hp = HostProblem(Xs, ys, loss_obj, k, lam2s, Mf)
-    smooth = SmoothPart(Xs, ys, loss_obj, be.xp, to_device=be.to_device)
+    hp0 = HostProblem(Xh, yh, loss_obj, k, lam2, Mf)
+    floor = 0.0 if getattr(loss_obj, "nonnegative", False) else -math.inf
+    # warm start on the plain problem: its incumbent decides whether the shift can certify it
+    timings["setup"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    cache0, inc0 = SupportCache(), Incumbent()
+    beam_search(hp0, cache0, inc0, width=beam_width, expand=beam_width, deadline=deadline)
+    timings["heuristics"] += time.perf_counter() - t1
+    t1 = time.perf_counter()
+    shift = _choose_shift(hp0, loss_obj, lam2, gap_tol, inc0.objective) if eigen_shift else None
+    if shift is not None:
+        hp = HostProblem(shift.X, shift.y, loss_obj, k, shift.lambda2, Mf)
+        offset, margin = shift.constant, shift.error
+        warm = sorted(cache0.values, key=cache0.values.get)[:max(1, beam_width)]
+        cache, inc = None, None
+    else:
+        hp, offset, margin, warm, cache, inc = hp0, 0.0, 0.0, [], cache0, inc0
+    smooth = SmoothPart(hp.X, hp.y, loss_obj, be.xp, to_device=be.to_device)
     relax = RelaxOptions(max_iter=max_iter,
                          rtol=min(1e-9, 0.1 * gap_tol) if gap_tol > 0 else 1e-12)
     opts = SearchOptions(batch_size=B, gap_tol=gap_tol, node_limit=node_limit,
-                         deadline=t0 + tlim, trace=trace, beam_width=beam_width,
+                         deadline=deadline, trace=trace, beam_width=beam_width,
                          dive_every=dive_every, exact_depth=exact_depth, verbose=verbose,
-                         relax=relax, objective_offset=offset)
-    timings["setup"] = time.perf_counter() - t0
+                         relax=relax, objective_offset=offset, objective_margin=margin)
+    timings["setup"] += time.perf_counter() - t1
 
-    bnb = BranchAndBound(hp, smooth, be, opts, timings)
-    bnb.run()
+    bnb = BranchAndBound(hp, smooth, be, opts, timings, cache=cache, inc=inc)
+    bnb.run(warm_supports=warm)
 
     coef = bnb.inc.coef if bnb.inc.coef is not None else np.zeros(hp.p)
-    if offset and bnb.records:
-        for record in bnb.records:  # bounds of the original problem
-            record["bound"] += offset
-    lower = bnb.lower_bound() + offset
-    ub = bnb.inc.objective + offset
-    if shift is not None and bnb.inc.coef is not None:  # re-evaluate the incumbent on the original data
+    if bnb.inc.coef is not None:  # re-evaluate the incumbent on the original data
         ub = float(np.sum(loss_obj.value((Xh @ coef)[None, :], yh, np))) + lam2 * float(coef @ coef)
+    else:
+        ub = bnb.inc.objective + offset
+    if shift is not None and math.isfinite(ub):
+        # the shift's identity checked at the incumbent: a larger discrepancy widens the margin
+        margin = max(margin, 4.0 * abs(ub - (bnb.inc.objective + offset)))
+    bound_offset = offset - margin  # shifted-scale bound -> valid original-scale bound
+    if bnb.records:
+        for record in bnb.records:  # bounds of the original problem
+            record["bound"] += bound_offset
+    lower = _clamp_bound(bnb.lower_bound() + bound_offset, ub, floor)
     gap = relative_gap(ub, lower)
-    status = bnb.status
-    if status is None:
-        status = "optimal" if gap <= gap_tol else "numerical_limit"
+    status = bnb.status if bnb.status is not None else "optimal"  # None: tree exhausted
     timings["transfer"] = be.transfer_seconds
     timings["total"] = time.perf_counter() - t0
+    root = bnb.root_bound + bound_offset
     return KGLMResult(
         coef=np.asarray(coef, dtype=np.float64),
         support=np.flatnonzero(coef).astype(np.int64),
@@ -191,11 +240,12 @@ def solve(
         timings=timings,
         backend=be.name,
         batch_size=B,
-        root_bound=float(bnb.root_bound) + offset,
+        root_bound=float(min(max(root, floor), ub)) if math.isfinite(root) else float(root),
         iterations=int(bnb.rb.row_iterations),
         batches=int(bnb.refills),
         trace=bnb.records,
-        progress=[(t, u + offset, b + offset) for t, u, b in bnb.progress],
+        progress=[(t, u + offset, _clamp_bound(b + bound_offset, u + offset, floor))
+                  for t, u, b in bnb.progress],
     )
 
 

@@ -18,12 +18,36 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .api import KGLMResult, solve
 from .validation import KGLMInputError
 
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _sk_validate_data
+except ImportError:  # pragma: no cover - older scikit-learn
+    def _sk_validate_data(estimator: Any, X: Any = "no_validation", y: Any = "no_validation",
+                          **kw: Any) -> Any:
+        return estimator._validate_data(X, y, **kw)
+
 __all__ = ["KSparseRegressor", "KSparseClassifier"]
+
+
+def _validate(estimator: Any, X: Any, y: Any = "no_validation", **kw: Any) -> Any:
+    """scikit-learn's ``validate_data`` (sets / checks ``n_features_in_`` and
+    ``feature_names_in_``; rejects NaN / inf, strings, wrong shapes), its ValueErrors turned
+    into :class:`KGLMInputError` with the same message."""
+    if y is None:
+        raise KGLMInputError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None "
+            f"(fit needs the target y)")
+    try:
+        return _sk_validate_data(estimator, X, y, **kw)
+    except KGLMInputError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise KGLMInputError(f"invalid input to {type(estimator).__name__}: {exc}") from exc
 
 
 class _KSparseBase(BaseEstimator):
@@ -35,19 +59,16 @@ class _KSparseBase(BaseEstimator):
                      time_limit=self.time_limit, gap_tol=self.gap_tol,
                      node_limit=self.node_limit, seed=self.seed)
 
-    def _store(self, res: KGLMResult, n_features: int) -> None:
+    def _store(self, res: KGLMResult) -> None:
         self.result_ = res
         self.coef_ = np.asarray(res.coef, dtype=np.float64)
         self.support_ = np.asarray(res.support)
-        self.n_features_in_ = n_features
 
     def _check_X(self, X: Any) -> np.ndarray:
+        """X for prediction: fitted estimator (else sklearn's ``NotFittedError``), finite
+        numeric 2-D data with the fitted number of columns (and names, for DataFrames)."""
         check_is_fitted(self, "coef_")
-        Xa = np.asarray(X, dtype=np.float64)
-        if Xa.ndim != 2 or Xa.shape[1] != self.n_features_in_:
-            raise KGLMInputError(
-                f"X must be 2-D with {self.n_features_in_} columns, got shape {Xa.shape}")
-        return Xa
+        return _validate(self, X, reset=False, dtype=np.float64)
 
 
 class KSparseRegressor(RegressorMixin, _KSparseBase):
@@ -72,21 +93,22 @@ class KSparseRegressor(RegressorMixin, _KSparseBase):
         self.seed = seed
 
     def fit(self, X: Any, y: Any) -> "KSparseRegressor":
-        Xa = np.asarray(X, dtype=np.float64)
-        ya = np.asarray(y, dtype=np.float64).reshape(-1)
+        """Solve the k-sparse ridge problem on (X, y); sets ``coef_``, ``intercept_``,
+        ``support_``, ``result_``, ``n_features_in_`` (and ``feature_names_in_``)."""
+        Xa, ya = _validate(self, X, y, dtype=np.float64, y_numeric=True)
+        ya = np.asarray(ya, dtype=np.float64)
         if self.fit_intercept:
-            if Xa.ndim != 2 or ya.shape[0] != Xa.shape[0]:
-                raise KGLMInputError(f"shape mismatch: X {Xa.shape}, y {ya.shape}")
             xm, ym = Xa.mean(axis=0), ya.mean()
             res = self._solve(Xa - xm, ya - ym)
             self.intercept_ = float(ym - xm @ res.coef)
         else:
             res = self._solve(Xa, ya)
             self.intercept_ = 0.0
-        self._store(res, Xa.shape[1])
+        self._store(res)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        """X @ coef_ + intercept_."""
         Xa = self._check_X(X)
         return Xa @ self.coef_ + self.intercept_
 
@@ -112,9 +134,14 @@ class KSparseClassifier(ClassifierMixin, _KSparseBase):
         self.seed = seed
 
     def fit(self, X: Any, y: Any) -> "KSparseClassifier":
-        Xa = np.asarray(X, dtype=np.float64)
-        ya = np.asarray(y).reshape(-1)
-        classes = np.unique(ya)
+        """Solve the k-sparse logistic problem; the two labels of y (any sortable values,
+        no NaN / inf / None) become ``classes_`` and are mapped to -1 / +1."""
+        Xa, ya = _validate(self, X, y, dtype=np.float64)
+        classes = _classes(np.asarray(ya))
+        try:  # sklearn's check: e.g. a continuous target is not a set of class labels
+            check_classification_targets(ya)
+        except ValueError as exc:
+            raise KGLMInputError(f"invalid labels for KSparseClassifier: {exc}") from exc
         if classes.size != 2:
             raise KGLMInputError(
                 f"KSparseClassifier needs exactly two classes, got {classes.size}: {classes[:5]}")
@@ -122,7 +149,7 @@ class KSparseClassifier(ClassifierMixin, _KSparseBase):
         ypm = np.where(ya == classes[1], 1.0, -1.0)
         res = self._solve(Xa, ypm)
         self.intercept_ = 0.0
-        self._store(res, Xa.shape[1])
+        self._store(res)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -135,4 +162,25 @@ class KSparseClassifier(ClassifierMixin, _KSparseBase):
         return np.column_stack([1.0 - p1, p1])
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        """The class of ``classes_`` on the side of the decision function's sign."""
+        positive = self.decision_function(X) > 0  # checks fitted first (NotFittedError)
+        return self.classes_[positive.astype(int)]
+
+
+def _classes(y: np.ndarray) -> np.ndarray:
+    """Sorted distinct labels; missing (None / NaN) or infinite labels and labels of mixed,
+    unorderable types are rejected with a clear error."""
+    if y.dtype == object:
+        if any(v is None for v in y):
+            raise KGLMInputError("y contains missing labels (None); every sample needs a label")
+        if any(isinstance(v, (float, np.floating)) and not np.isfinite(v) for v in y):
+            raise KGLMInputError("y contains NaN or infinite labels")
+        try:
+            return np.unique(y)
+        except TypeError as exc:
+            kinds = sorted({type(v).__name__ for v in y})
+            raise KGLMInputError(
+                f"y mixes label types that cannot be ordered ({', '.join(kinds)}): {exc}") from exc
+    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+        raise KGLMInputError("y contains NaN or infinite labels")
+    return np.unique(y)

@@ -22,6 +22,7 @@ Everything here runs on the host in float64 NumPy.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -298,12 +299,20 @@ def round_topk(beta: np.ndarray, in1: np.ndarray, free: np.ndarray, k: int
 
 
 def beam_search(prob: HostProblem, cache: SupportCache, inc: Incumbent, width: int = 8,
-                expand: int = 8) -> None:
-    """OKRidge-style beam search from the empty support up to size k (updates ``inc``)."""
+                expand: int = 8, deadline: float = math.inf) -> bool:
+    """OKRidge-style beam search from the empty support up to size k (updates ``inc``).
+
+    Stops early, between two support sizes, once ``time.perf_counter() >= deadline``; the
+    incumbent then holds the best (feasible, smaller) support refitted so far.  Returns True
+    when it ran to the end, False when the deadline cut it short."""
     loss, lam2, M = prob.loss, prob.lam2, prob.M
     curv = float(loss.lipschitz_factor) * prob.colsq + 2.0 * lam2
     beams: list[tuple[tuple[int, ...], np.ndarray]] = [((), np.zeros(prob.p))]
+    if inc.coef is None:  # beta = 0 is feasible: an incumbent exists from the start
+        evaluate_supports(prob, [()], cache, inc)
     for _size in range(prob.k):
+        if time.perf_counter() >= deadline:
+            return False
         C = np.stack([c for _, c in beams])
         G = loss.grad(C @ prob.XT, prob.y, np) @ prob.X + 2.0 * lam2 * C
         delta = -G / curv
@@ -327,3 +336,4 @@ def beam_search(prob: HostProblem, cache: SupportCache, inc: Incumbent, width: i
         evaluate_supports(prob, cands, cache, inc)
         scored = sorted(cands, key=lambda s: cache.values[s])[:width]
         beams = [(s, cache.dense(s, prob.p)) for s in scored]
+    return True

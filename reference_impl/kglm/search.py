@@ -20,7 +20,9 @@ bookkeeping of closed bounds.  One pass of :meth:`BranchAndBound.run`:
    exact solution.
 
 The lower bound reported is min(incumbent, open bounds, every closed bound), so it stays
-valid when the search stops early.  Rows still in the batch at a stop go back to the queue
+valid when the search stops early.  ``status`` stays None when the tree is exhausted (every
+node closed), else it is ``"time_limit"`` or ``"node_limit"``.  The deadline also stops the
+beam-search warm start and drops pending refits at a stop.  Rows still in the batch at a stop go back to the queue
 with their best certified bound.
 """
 from __future__ import annotations
@@ -58,16 +60,20 @@ class SearchOptions:
     #: constant added to every objective and bound before gaps are measured (the shift C of
     #: :mod:`.shift`), so pruning certifies ``gap_tol`` for the original problem
     objective_offset: float = 0.0
+    #: absolute uncertainty of the objectives and bounds (the shift's rounding error
+    #: :attr:`.shift.Shift.error`): pruning keeps ``gap_tol`` net of it where it can
+    objective_margin: float = 0.0
 
 
 class BranchAndBound:
     """State and main loop of one solve (host tree, batched relaxations on ``backend``)."""
 
     def __init__(self, hp: HostProblem, smooth: SmoothPart, backend: Any, opts: SearchOptions,
-                 timings: dict):
+                 timings: dict, cache: SupportCache | None = None, inc: Incumbent | None = None):
         self.hp, self.smooth, self.be, self.o, self.timings = hp, smooth, backend, opts, timings
         self.k, self.p = hp.k, hp.p
-        self.cache, self.inc = SupportCache(), Incumbent()
+        self.cache = cache if cache is not None else SupportCache()
+        self.inc = inc if inc is not None else Incumbent()
         self.queue = NodeQueue()
         self.rb = RelaxationBatch(smooth, hp.lam2, hp.M, backend.prox, backend.xp, opts.relax,
                                   to_host=backend.to_host, to_device=backend.to_device)
@@ -92,9 +98,17 @@ class BranchAndBound:
         return t1
 
     def threshold(self) -> float:
+        """Prune a node iff its bound >= this: incumbent - (gap_tol * scale - margin), the
+        tolerance net of the objective's rounding margin (never above the incumbent)."""
         ub = self.inc.objective
+        if not math.isfinite(ub):
+            return math.inf
         scale = max(abs(ub + self.o.objective_offset), 1e-10)
-        return ub - self.o.gap_tol * scale if math.isfinite(ub) else math.inf
+        return ub - max(self.o.gap_tol * scale - self.o.objective_margin, 0.0)
+
+    def exhausted(self) -> bool:
+        """True when no node is open (queue and batch empty): every node was closed."""
+        return not len(self.queue) and len(self.rb) == 0
 
     def lower_bound(self) -> float:
         return min(self.inc.objective, self.closed_min, self.queue.min_bound())
@@ -123,6 +137,8 @@ class BranchAndBound:
 
     # -- incumbents and leaves -----------------------------------------------------------
     def _flush_refits(self) -> None:
+        if self._pending and time.perf_counter() >= self.o.deadline:
+            self._pending.clear()  # out of time: rounded supports are only heuristics
         if self._pending:
             t0 = time.perf_counter()
             evaluate_supports(self.hp, list(self._pending), self.cache, self.inc,
@@ -281,10 +297,19 @@ class BranchAndBound:
         if leaves:
             self._solve_leaves(leaves)
 
-    def run(self) -> None:
+    def run(self, warm_supports: list | None = None) -> None:
+        """Search until the tree is exhausted (``status`` stays None) or a limit is hit.
+
+        The incumbent is first warm-started by beam search (stopped at the deadline), or,
+        when ``warm_supports`` is given, by refitting those supports instead (an empty list:
+        the cache and incumbent passed in already hold the warm start)."""
         o, rb = self.o, self.rb
         t0 = t0_run = time.perf_counter()
-        beam_search(self.hp, self.cache, self.inc, width=o.beam_width, expand=o.beam_width)
+        if warm_supports is None:
+            beam_search(self.hp, self.cache, self.inc, width=o.beam_width, expand=o.beam_width,
+                        deadline=o.deadline)
+        elif warm_supports:
+            evaluate_supports(self.hp, list(warm_supports), self.cache, self.inc)
         self._tick("heuristics", t0)
         # nothing proven yet: the trivial bound (0 for a nonnegative loss)
         self._progress(t0, force=True, bound=0.0 if getattr(self.hp.loss, "nonnegative", False) else -math.inf)
@@ -296,6 +321,8 @@ class BranchAndBound:
         else:
             self.queue.push(root)
         while True:
+            if self.exhausted():
+                break
             if time.perf_counter() >= o.deadline:
                 self.status = "time_limit"
                 break

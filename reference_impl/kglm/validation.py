@@ -12,7 +12,10 @@ Supported parameter ranges
   ``h(w)`` is +inf for every w != 0, and no finite node bound exists, so that combination
   is rejected.
 * ``M``: > 0, ``float("inf")`` allowed.
-* ``X``: finite 2-D array with no constant (zero-variance) column; ``y`` finite, length n.
+* ``X``: finite 2-D array with n >= 2 rows and no constant (zero-variance) column; ``y``
+  finite, length n.  Entries whose squares overflow float64 (magnitudes above ``1e150``,
+  or sums of squares that are not finite) are rejected: rescale such data first.
+* Scalars may be Python or NumPy numbers, or 0-d arrays.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ import numpy as np
 __all__ = ["KGLMInputError", "KGLMLabelWarning", "validate_problem", "validate_options"]
 
 LOSSES = ("squared", "logistic")
+#: largest magnitude accepted in X and y: squares and Gram entries stay far from overflow
+MAX_ABS = 1e150
 BACKENDS = ("numpy", "cupy", "auto")
 
 
@@ -71,6 +76,22 @@ def _as_float_vector(y: Any, n: int) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
+def _scalar(value: Any) -> Any:
+    """Unwrap a 0-d array (``np.array(0.1)``) to its Python scalar; other values unchanged."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def _check_magnitude(name: str, arr: np.ndarray) -> None:
+    """Reject finite data whose squares (or sums of squares) overflow float64."""
+    amax = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if amax > MAX_ABS or not math.isfinite(amax * amax * arr.shape[0]):
+        raise KGLMInputError(
+            f"{name} has entries of magnitude up to {amax:.3g}; their squares overflow float64 "
+            f"(entries must be at most {MAX_ABS:.0e} in magnitude): rescale the data first")
+
+
 def validate_problem(
     X: Any, y: Any, k: Any, loss: Any, lambda2: Any, M: Any
 ) -> tuple[np.ndarray, np.ndarray, int, float, float]:
@@ -87,6 +108,10 @@ def validate_problem(
         raise KGLMInputError("X contains NaN or infinite values")
     if not np.all(np.isfinite(ya)):
         raise KGLMInputError("y contains NaN or infinite values")
+    _check_magnitude("X", Xa)
+    _check_magnitude("y", ya)
+    if n < 2:
+        raise KGLMInputError(f"X must have at least n >= 2 rows (samples), got n_samples = {n}")
     const = np.flatnonzero(np.ptp(Xa, axis=0) == 0.0)
     if const.size:
         show = ", ".join(str(int(j)) for j in const[:10])
@@ -95,6 +120,7 @@ def validate_problem(
             f"{' ...' if const.size > 10 else ''}; remove them before solving"
         )
 
+    k, lambda2, M = _scalar(k), _scalar(lambda2), _scalar(M)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         if isinstance(k, numbers.Real) and float(k).is_integer() and not isinstance(k, bool):
             k = int(k)
@@ -159,6 +185,8 @@ def validate_options(
     backend: Any, batch_size: Any, time_limit: Any, gap_tol: Any, node_limit: Any
 ) -> tuple[str, int, float, float, int | None]:
     """Check the algorithmic options; returns them normalised."""
+    batch_size, time_limit, gap_tol, node_limit = (
+        _scalar(batch_size), _scalar(time_limit), _scalar(gap_tol), _scalar(node_limit))
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise KGLMInputError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
     if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)

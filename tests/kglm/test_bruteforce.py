@@ -57,9 +57,36 @@ def test_matches_enumeration(case):
         assert np.max(np.abs(res.coef)) <= M * (1 + 1e-12)
     assert abs(objective(X, y, loss, lam2, res.coef) - res.objective) <= 1e-12 * max(1.0, opt)
     assert list(res.support) == sorted(np.flatnonzero(res.coef).tolist())
-    # certified bound: valid and closing the gap
-    assert res.lower_bound <= opt + 1e-9 * max(1.0, abs(opt))
+    # certified bound: valid (relative: these optima may be < 1) and closing the gap
+    assert res.lower_bound <= opt * (1 + 1e-9) + 1e-300
+    assert res.lower_bound <= res.objective
     assert res.gap <= 1e-9
+
+
+SMALL_OPT = [  # (n, p, k, noise, lambda2, seed): near noise-free least squares, n > p (shift)
+    (30, 8, 2, 0.0, 1e-10, 0), (30, 8, 2, 0.0, 1e-6, 1), (40, 10, 3, 1e-6, 1e-8, 2),
+    (25, 6, 2, 1e-4, 1e-8, 3), (60, 12, 3, 0.0, 1e-9, 4), (10, 12, 2, 0.0, 1e-10, 5),
+]
+
+
+@pytest.mark.parametrize("case", SMALL_OPT, ids=[f"n{c[0]}-p{c[1]}-k{c[2]}-e{c[3]}-l{c[4]}" for c in SMALL_OPT])
+def test_small_optimum_bound_is_valid(case):
+    """Optima far below 1 (and far below ||y||^2): the bound must stay below the optimum in
+    relative terms, which the eigenvalue shift's rounding used to break."""
+    n, p, k, noise, lam2, seed = case
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[rng.choice(p, size=k, replace=False)] = rng.uniform(0.5, 2.0, size=k)
+    y = X @ beta + noise * rng.standard_normal(n)
+    opt, _ = best(all_supports(X, y, "squared", lam2, math.inf, k))
+    assert opt < 1e-4 * float(y @ y)
+    res = solve(X, y, k=k, lambda2=lam2, gap_tol=1e-9)
+    assert res.status == "optimal"
+    assert abs(res.objective - opt) <= 1e-7 * opt
+    assert res.lower_bound <= res.objective
+    assert res.lower_bound <= opt * (1 + 1e-9) + 1e-300
+    assert res.root_bound <= opt * (1 + 1e-9) + 1e-300
 
 
 def test_cases_cover_the_required_settings():
