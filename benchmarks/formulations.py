@@ -5,6 +5,14 @@ hyperparameters) and every Pyomo solver: model build time, solve time (under the
 time limit, so a hard instance reports its limit rather than hanging), final gap, nodes,
 root gap and peak memory. Combinations a solver cannot take, or that are not installed or
 exceed a license, are skipped with asv's mechanism (``NotImplementedError`` in setup).
+The solve benchmarks hand the solver the problem class of the model the case's
+hyperparameters build (``problem_class_for``), as :func:`reference_impl.api.solve` does.
+
+Native solvers (a formulation's own loop, e.g. the cutting-plane loop of
+``risk_score.cutting_plane``, class ``MILP loop``, or the k-scan of
+``sparse_regression.information_criterion``) take no Pyomo model: ``NativeSolvers``
+benchmarks them through :meth:`Formulation.solve_native` on the same cases. The native
+batched branch and bound of ``kglm.perspective`` has its own module (``benchmarks/kglm.py``).
 """
 import json
 import os
@@ -37,11 +45,27 @@ def _parse(case):
 
 CASES = _cases()
 SOLVERS = list(PYOMO_SOLVERS)
+#: formulations whose native solvers are benchmarked in their own module
+NATIVE_ELSEWHERE = ("kglm.perspective",)
 
 
-def _check(formulation, solver):
-    if not supports(solver, formulation.problem_class):
-        raise NotImplementedError(f"{solver} cannot take {formulation.problem_class}")
+def _native_cases():
+    """``case|solver`` for every benchmark case of a formulation with native solvers."""
+    out = []
+    for case in CASES:
+        formulation, _, _ = _parse(case)
+        if formulation.id in NATIVE_ELSEWHERE:
+            continue
+        out += [f"{case}|{solver}" for solver in formulation.native_solvers]
+    return out
+
+
+NATIVE_CASES = _native_cases()
+
+
+def _check(problem_class, solver):
+    if not supports(solver, problem_class):
+        raise NotImplementedError(f"{solver} cannot take {problem_class}")
     if not is_installed(solver):
         raise NotImplementedError(f"{solver} is not installed")
 
@@ -59,8 +83,12 @@ class Formulations:
         records = {}
         for case in CASES:
             formulation, instance_id, params = _parse(case)
+            try:
+                problem_class = formulation.problem_class_for(formulation.validate(resolve_instance(instance_id), params))
+            except MiobenchError:  # e.g. missing data: solve() below records the error
+                problem_class = formulation.problem_class
             for solver in SOLVERS:
-                if supports(solver, formulation.problem_class) and is_installed(solver):
+                if supports(solver, problem_class) and is_installed(solver):
                     try:
                         record = solve(formulation.id, instance_id, solver=solver, time_limit=TIME_LIMIT,
                                        root_relaxation=True, **params).to_dict()
@@ -73,8 +101,9 @@ class Formulations:
 
     def setup(self, records, case, solver):
         formulation, instance_id, params = _parse(case)
-        _check(formulation, solver)
         record = records.get((case, solver))
+        if record is None:  # setup_cache solved every combination the solver can take
+            raise NotImplementedError(f"{solver} cannot take this case's model, or is not installed")
         if record is not None and record["status"] in ("size_limited", "not_installed", "unsupported"):
             raise NotImplementedError(f"{solver}: {record['status']}")
         if record is not None and record["status"] == "error" and "objective" not in record:
@@ -82,6 +111,9 @@ class Formulations:
         self.formulation = formulation
         self.instance = resolve_instance(instance_id)
         self.params = formulation.validate(self.instance, params)
+        # the class of *this* model (e.g. MISOCP for squared-loss kglm.perspective), as api.solve uses
+        self.problem_class = formulation.problem_class_for(self.params)
+        _check(self.problem_class, solver)
         self.model = formulation.build(self.instance, self.params)
         self.record = record
 
@@ -89,10 +121,10 @@ class Formulations:
         self.formulation.build(self.instance, self.params)
 
     def time_solve(self, records, case, solver):
-        solve_model(self.model.clone(), solver, problem_class=self.formulation.problem_class, time_limit=TIME_LIMIT)
+        solve_model(self.model.clone(), solver, problem_class=self.problem_class, time_limit=TIME_LIMIT)
 
     def peakmem_solve(self, records, case, solver):
-        solve_model(self.model.clone(), solver, problem_class=self.formulation.problem_class, time_limit=TIME_LIMIT)
+        solve_model(self.model.clone(), solver, problem_class=self.problem_class, time_limit=TIME_LIMIT)
 
     def track_gap(self, records, case, solver):
         return self.record["gap"]
@@ -106,3 +138,46 @@ class Formulations:
     track_gap.unit = "relative gap"
     track_root_gap.unit = "relative gap"
     track_nodes.unit = "nodes"
+
+
+class NativeSolvers:
+    """Native solvers (a formulation's own loop over MILPs/MIQPs, no single Pyomo model):
+    total solve time, peak memory and final gap per benchmark case, via ``api.solve``."""
+
+    params = (NATIVE_CASES,)
+    param_names = ["case_solver"]
+    timeout = 4 * TIME_LIMIT + 60
+    number = 1
+    repeat = (1, 3, 30.0)
+    rounds = 1
+
+    def setup(self, case_solver):
+        case, solver = case_solver.rsplit("|", 1)
+        formulation, instance_id, params = _parse(case)
+        self.formulation, self.solver = formulation, solver
+        self.instance = resolve_instance(instance_id)
+        self.params = formulation.validate(self.instance, params)
+        self.case_params = params
+        for name in (solver, self.params.get("subsolver")):  # the MILP/MIQP solver the loop calls
+            if name in PYOMO_SOLVERS and not is_installed(name):
+                raise NotImplementedError(f"{name} is not installed")
+
+    def _solve(self):
+        outcome, _ = self.formulation.solve_native(self.solver, self.instance, dict(self.params), time_limit=TIME_LIMIT,
+                                                   rel_gap=1e-4, threads=1, seed=0, solver_options={})
+        if outcome.status in ("size_limited", "not_installed", "unsupported", "error"):
+            raise RuntimeError(f"{self.solver}: {outcome.status} ({outcome.message})")
+        return outcome
+
+    def time_solve(self, case_solver):
+        self._solve()
+
+    def peakmem_solve(self, case_solver):
+        self._solve()
+
+    def track_gap(self, case_solver):
+        record = solve(self.formulation.id, self.instance, solver=self.solver, time_limit=TIME_LIMIT,
+                       **self.case_params)
+        return record.gap if record.gap is not None else float("nan")
+
+    track_gap.unit = "relative gap"

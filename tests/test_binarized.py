@@ -471,3 +471,35 @@ def test_figure_smoke_and_shared_cache(tmp_path, monkeypatch):
     assert list((figures / "binarized.fig2" / "experiment-cache").glob("config-*/flags-*-n10-corrupted.csv"))
     fig2 = pd.read_csv(figures / "binarized.fig2" / "fig2.csv")
     assert set(fig2["model"]) == {"MIP", "LR", "GD"} and fig2["accuracy_drop"].notna().all()
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_pbo_with_b0_and_an_all_zero_row(solver):
+    """B = 0 and a sample without active features: (3) reads 0 = 0 (no variables); SCIP used to
+    crash on it ("given constraint is not ExprCons but bool"). Every solver agrees on 6."""
+    X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+    y = np.array([0, 1, 0, 1])
+    for formulation in ("binarized.pbo", "binarized.mip"):
+        record = solve(formulation, {"X": X, "y": y}, solver=solver, time_limit=20, B=0, alpha=1.0, beta=1.5)
+        assert record.status == "optimal", record.message
+        assert record.objective == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_constant_constraints_reach_every_solver_as_facts(solver):
+    """A constraint without variables: skipped when it holds, `infeasible` when violated."""
+    import pyomo.environ as pyo
+
+    from reference_impl.formulations._pyomo import settle_constant
+
+    for violated in (False, True):
+        m = pyo.ConcreteModel()
+        m.x = pyo.Var(domain=pyo.Binary)
+        m.e = pyo.Expression(expr=2.0)
+        m.c = pyo.Constraint(expr=m.e >= (3 if violated else 1))
+        m.o = pyo.Objective(expr=m.x, sense=pyo.maximize)
+        outcome = solve_model(m, solver, problem_class="MILP", time_limit=10)
+        assert outcome.status == ("infeasible" if violated else "optimal"), outcome.message
+        assert m.c.active  # restored after the solve
+    assert settle_constant(True) is pyo.Constraint.Skip
+    assert settle_constant(False) is pyo.Constraint.Infeasible

@@ -353,3 +353,72 @@ def test_fair_svm_equalized_odds_on_predictions_and_planted_unfair_solution():
     assert evaluation.violations["fairness"] > FEASIBILITY_TOL
     assert evaluation.violations["fairness_from_predictions"] > FEASIBILITY_TOL
     assert evaluation.violations["prediction_link"] <= FEASIBILITY_TOL
+
+
+# -- fairness.sparse_svm with a user-given box: the intercept bound must come from a point inside it
+def _fsvm_box_instance():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(8, 2))
+    y = np.where(X[:, 0] > -0.3, 1.0, -1.0)
+    y[0], y[1] = 1.0, -1.0
+    return {"X": X, "y": y, "group": np.array([0, 0, 0, 0, 1, 1, 1, 1])}
+
+
+def test_fair_svm_intercept_bound_respects_a_user_box():
+    """δ = 1 (no fairness restriction): with |θ| ≤ M = 0.05 the optimum equals sparse_svm.bigm's
+    with the same M; an intercept bound derived from the unboxed SVC refit cut it off."""
+    data = _fsvm_box_instance()
+    solver = "gurobi" if has_gurobi() else "scip"
+    plain = solve("sparse_svm.bigm", {"X": data["X"], "y": data["y"]}, solver=solver, time_limit=20, rel_gap=1e-8,
+                  k=2, lambda1=1.0, M=0.05)
+    fair = solve("fairness.sparse_svm", data, solver=solver, time_limit=20, rel_gap=1e-8, k=2, lambda1=1.0,
+                 delta=1.0, M=0.05)
+    assert plain.status == "optimal" and fair.status == "optimal", fair.message
+    assert fair.objective == pytest.approx(plain.objective, rel=1e-6)
+    assert abs(fair.extra["intercept"]) < fair.extra["effective_params"]["intercept_bound"]
+
+
+def test_fair_svm_intercept_bound_is_settable_and_warnings_are_joined():
+    data = _fsvm_box_instance()
+    formulation = get_formulation("fairness.sparse_svm")
+    instance = resolve_instance(data)
+    params = formulation.validate(instance, {"k": 2, "delta": 1.0, "M": 0.05, "intercept_bound": 0.5})
+    assert params["intercept_bound"] == 0.5 and params["intercept_bound_source"] == "given"
+    with pytest.raises(InputError):
+        formulation.validate(instance, {"k": 2, "M": 0.05, "intercept_bound": float("inf")})
+    # a solution where both the box and the intercept bound bind: both warnings survive
+    solution = {"theta": np.array([0.05, 0.0]), "z": np.array([1.0, 0.0]), "intercept": np.array([0.5]),
+                "zeta": (data["X"] @ np.array([0.05, 0.0]) + 0.5 >= 0).astype(float)}
+    warning = formulation.evaluate(instance, params, solution).info["warning"]
+    assert "big-M bound the solution" in warning and "intercept reached intercept_bound" in warning
+
+
+# -- group labels: strings are factorised, missing labels rejected
+def _group_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    y = X[:, 0] + 0.3 * rng.normal(size=12)
+    return X, y - y.mean()
+
+
+def test_string_groups_are_factorised_like_integer_groups():
+    X, y = _group_data()
+    codes = np.array([0, 1] * 6)
+    by_int = solve("fairness.sparse_regression", {"X": X, "y": y, "group": codes}, solver="scip", time_limit=20,
+                   rel_gap=1e-8, k=2, lambda2=0.1, delta=0.1)
+    by_str = solve("fairness.sparse_regression", {"X": X, "y": y, "group": np.where(codes == 1, "b", "a")},
+                   solver="scip", time_limit=20, rel_gap=1e-8, k=2, lambda2=0.1, delta=0.1)
+    assert by_int.status == by_str.status == "optimal", by_str.message
+    assert by_str.objective == pytest.approx(by_int.objective, rel=1e-6)
+    assert set(by_str.extra["favourable_share"]) == {"a", "b"}
+
+
+@pytest.mark.parametrize("group", [np.array([0, 1] * 5 + [np.nan, 1.0]),
+                                   np.array(["a", "b"] * 5 + [None, "a"], dtype=object)], ids=["nan", "none"])
+@pytest.mark.parametrize("formulation", ["fairness.sparse_regression", "fairness.sparse_svm"])
+def test_missing_group_labels_are_input_errors(formulation, group):
+    X, y = _group_data()
+    if formulation == "fairness.sparse_svm":
+        y = np.where(y > 0, 1.0, -1.0)
+    with pytest.raises(InputError, match="missing"):
+        get_formulation(formulation).validate(resolve_instance({"X": X, "y": y, "group": group}), {"k": 2})

@@ -328,3 +328,18 @@ def test_gam_generators_are_byte_deterministic():
     for instance_id in ("gam-splines-n60-d4", "gam-inter-n50-d4", "gam-hiercat-n80-b222", "fairreg-n40-p5"):
         assert npz_bytes(generate(instance_id).arrays) == npz_bytes(generate(instance_id).arrays)
         assert abs(generate(instance_id).y.mean()) < 1e-12  # centred: the models have no intercept
+
+
+def test_heuristic_big_m_is_flagged_in_every_result():
+    """λ2 = 0 with nested categorical columns: M is a heuristic; the evaluation says so even
+    when M does not bind (it may still cut off the optimum)."""
+    instance = resolve_instance("gam-hiercat-n80-b222")
+    formulation = get_formulation("gam.hierarchical_categorical")
+    params = formulation.validate(instance, {"k": 3})
+    design = formulation.design(instance, params)
+    solution = {"theta": np.zeros(design.matrix.shape[1]), "z": np.zeros(design.n_groups)}
+    info = formulation.evaluate(instance, params, solution).info
+    assert info["M_certified"] is False and info["m_binding"] is False
+    assert "is a heuristic, not a certified bound" in info["warning"]
+    derived = formulation.evaluate(instance, formulation.validate(instance, {"k": 3, "lambda2": 0.1}), solution).info
+    assert derived["M_certified"] is True and "warning" not in derived

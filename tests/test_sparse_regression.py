@@ -106,11 +106,67 @@ def test_binding_big_m_is_reported(tiny_regression):
     assert "big-M bound the solution" in record.message
 
 
-def test_heuristic_big_m_when_no_valid_m_exists(tiny_regression):
-    """λ2 = 0 and p > n: no finite valid M; the heuristic one is labelled and its binding checked."""
-    instance = resolve_instance(tiny_regression(n=8, p=10, k=2, seed=3))
+def test_heuristic_big_m_when_no_valid_m_exists(tiny_regression, monkeypatch):
+    """λ2 = 0 and p > n with too many supports to certify: the heuristic M is labelled, and
+    every result says it is not certified (extra and message), bound or not."""
+    from reference_impl.formulations import sparse_regression
+
+    monkeypatch.setattr(sparse_regression, "MAX_CERTIFY_SUPPORTS", 10)  # 10 + 45 supports: too many
+    data = tiny_regression(n=8, p=10, k=2, seed=3)
+    instance = resolve_instance(data)
     params = get_formulation("sparse_regression.best_subset").validate(instance, {"k": 2})
     assert params["M_source"] == "heuristic" and math.isfinite(params["M"])
+    record = solve("sparse_regression.best_subset", data, solver="scip", time_limit=20, k=2)
+    assert record.extra["M_certified"] is False and record.extra["M_source"] == "heuristic"
+    assert "is a heuristic, not a certified bound" in record.message and "pass M explicitly" in record.message
+
+
+def _pgtn_instance():
+    """n = 4 < p = 6 and λ2 = 0: columns 0 and 1 nearly collinear, the exact fit needs
+    θ = (100, −100); the greedy solution's 2·max|θ| (≈ 2.4) cuts it off."""
+    rng = np.random.default_rng(5)
+    a, e = rng.normal(size=4), rng.normal(size=4)
+    X = np.column_stack([a + 0.05 * e, a, 0.8 * (5 * e) + 0.6 * rng.normal(size=4), rng.normal(size=4),
+                         rng.normal(size=4), rng.normal(size=4)])
+    return {"X": X, "y": 5 * e}
+
+
+@pytest.mark.parametrize("formulation", ["sparse_regression.best_subset", "sparse_regression.l0l2_bigm",
+                                         "sparse_regression.perspective"])
+def test_big_m_certified_by_support_enumeration_when_gram_is_singular(formulation):
+    data = _pgtn_instance()
+    best, support, theta = sparse_regression_optimum(data["X"], data["y"], k=2)
+    assert best < 1e-8 and np.abs(theta).max() > 50  # the optimum needs |θ| ≈ 100
+    record = solve(formulation, data, solver="scip", time_limit=20, rel_gap=1e-8, k=2)
+    assert record.extra["M_source"] == "derived" and record.extra["M_certified"] is True
+    assert record.extra["effective_params"]["M"] >= np.abs(theta).max()
+    assert record.status == "optimal", record.message
+    assert record.objective == pytest.approx(best, abs=1e-6)
+    assert "heuristic" not in record.message
+
+
+@pytest.mark.parametrize("params, needle", [
+    ({"k": float("nan")}, "k"), ({"k": float("inf")}, "k"), ({"k": True}, "boolean"),
+    ({"k": 2, "lambda2": float("inf")}, "finite"), ({"lambda0": float("inf")}, "finite"),
+    ({"lambda0": True}, "boolean"), ({"k": 2, "M": 1e300}, "too large"), ({"k": 2, "M": float("inf")}, "M"),
+    ({"k": 2, "M": float("nan")}, "NaN"), ({"k": 2, "lambda2": 1e300}, "beyond"),
+])
+def test_non_finite_boolean_and_absurd_hyperparameters_are_input_errors(params, needle, tiny_regression):
+    from reference_impl.errors import InputError
+
+    instance = resolve_instance(tiny_regression(n=12, p=5, k=2, seed=1))
+    for formulation in FORMULATIONS:
+        with pytest.raises(InputError, match=needle):
+            get_formulation(formulation).validate(instance, dict(params))
+
+
+def test_infinite_m_stays_allowed_where_documented():
+    """kglm.perspective documents M = inf (no box); the shared validator keeps it."""
+    from reference_impl.formulations.base import as_float
+
+    assert as_float({"M": float("inf")}, "M") == float("inf")
+    with pytest.raises(ValueError):
+        as_float({"lambda2": float("inf")}, "lambda2")
 
 
 def test_highs_answers_unsupported_for_quadratic_models(tiny_regression):

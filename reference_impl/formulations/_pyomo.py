@@ -37,3 +37,17 @@ def squared_loss(model: pyo.ConcreteModel, X: np.ndarray, y: np.ndarray, coef) -
 def values(component, size: int) -> np.ndarray:
     """Values of an indexed variable as an array (NaN where the variable has no value)."""
     return np.array([np.nan if component[j].value is None else float(component[j].value) for j in range(size)])
+
+
+def settle_constant(relation):
+    """A constraint rule's relation with the constant case settled: a relation without
+    variables (e.g. ``0 == 0`` when a sample has no active feature and the bias is fixed,
+    which Pyomo may even fold into a Python ``bool``) gives ``Constraint.Skip`` when it holds
+    and ``Constraint.Infeasible`` when it is violated; SCIP cannot take either as a constraint."""
+    from pyomo.core.expr.visitor import identify_variables
+
+    if isinstance(relation, (bool, np.bool_)):
+        return pyo.Constraint.Skip if relation else pyo.Constraint.Infeasible
+    if next(iter(identify_variables(relation, include_fixed=False)), None) is None:
+        return pyo.Constraint.Skip if bool(pyo.value(relation)) else pyo.Constraint.Infeasible
+    return relation

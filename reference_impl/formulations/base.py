@@ -10,6 +10,7 @@ A formulation knows how to
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -119,32 +120,63 @@ class Formulation(ABC):
         }
 
 
-def as_float(params: dict[str, Any], name: str, *, minimum: float | None = None, allow_none: bool = True):
-    """Coerce a hyperparameter to float, checking finiteness and a lower bound."""
+#: Largest magnitude a numeric hyperparameter may have: beyond it solvers reject their input
+#: (SCIP: "error in input data" near its infinity 1e20) or lose all precision; rescale the data.
+MAX_MAGNITUDE = 1e12
+#: Largest big-M coefficient (``M``) accepted from a user: larger values wreck the relaxation's
+#: numerics long before they are "large enough".
+MAX_BIG_M = 1e12
+
+
+def _number(value: Any, name: str, what: str = "a number") -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"hyperparameter {name} must be {what}, not a boolean; got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"hyperparameter {name} must be {what}; got {value!r}") from None
+
+
+def as_float(params: dict[str, Any], name: str, *, minimum: float | None = None, allow_none: bool = True,
+             allow_inf: bool | None = None, maximum_magnitude: float = MAX_MAGNITUDE):
+    """Coerce a hyperparameter to float: one :class:`InputError` for booleans, non-numbers,
+    NaN, infinities, magnitudes beyond ``maximum_magnitude`` and values below ``minimum``.
+
+    ``allow_inf``: whether +inf is accepted (a formulation that documents it, e.g. ``M=inf`` =
+    no box in ``kglm.perspective``). ``None`` (the default) accepts it for ``M`` only, the one
+    hyperparameter whose infinite value a formulation documents; every other name rejects it."""
     value = params.get(name)
     if value is None:
         if allow_none:
             return None
         raise InputError(f"hyperparameter {name} is required")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"hyperparameter {name} must be a number; got {value!r}") from None
+    value = _number(value, name)
     if np.isnan(value):
         raise InputError(f"hyperparameter {name} is NaN")
+    if allow_inf is None:
+        allow_inf = name == "M"
+    if math.isinf(value):
+        if not (allow_inf and value > 0):
+            raise InputError(f"hyperparameter {name} must be finite; got {value}")
+    elif abs(value) > maximum_magnitude:
+        raise InputError(f"hyperparameter {name} = {value:g} is beyond {maximum_magnitude:g} in magnitude, which "
+                         "solvers cannot take; rescale the data or choose a smaller value")
     if minimum is not None and value < minimum:
         raise InputError(f"hyperparameter {name} must be >= {minimum}; got {value}")
     return value
 
 
 def as_int(params: dict[str, Any], name: str, *, minimum: int | None = None, maximum: int | None = None, what: str = ""):
+    """Coerce a hyperparameter to int: one :class:`InputError` for booleans, non-numbers, NaN,
+    infinities, non-integers, magnitudes beyond :data:`MAX_MAGNITUDE` and values out of range."""
     value = params.get(name)
     if value is None:
         return None
-    try:
-        as_float_value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"hyperparameter {name} must be an integer; got {value!r}") from None
+    as_float_value = _number(value, name, "an integer")
+    if not math.isfinite(as_float_value):
+        raise InputError(f"hyperparameter {name} must be a finite integer; got {value!r}")
+    if abs(as_float_value) > MAX_MAGNITUDE:
+        raise InputError(f"hyperparameter {name} = {value!r} is beyond {MAX_MAGNITUDE:g} in magnitude")
     if as_float_value != int(as_float_value):
         raise InputError(f"hyperparameter {name} must be an integer; got {value!r}")
     value = int(as_float_value)
@@ -153,6 +185,46 @@ def as_int(params: dict[str, Any], name: str, *, minimum: int | None = None, max
     if maximum is not None and value > maximum:
         raise InputError(f"hyperparameter {name} must be <= {maximum}{what}; got {value}")
     return value
+
+
+def as_big_m(params: dict[str, Any], name: str = "M") -> float:
+    """A user-given big-M coefficient: positive, finite and at most :data:`MAX_BIG_M`."""
+    value = as_float(params, name, allow_none=False, allow_inf=False, maximum_magnitude=math.inf)
+    if not value > 0:
+        raise InputError(f"{name} must be a positive finite number; got {value}")
+    if value > MAX_BIG_M:
+        raise InputError(f"{name} = {value:g} is too large for a big-M coefficient (at most {MAX_BIG_M:g}): solvers "
+                         f"cannot take it; give a smaller {name} (a bound on the coefficients' magnitude) or "
+                         f"leave {name} out to have it derived")
+    return value
+
+
+def add_warning(info: dict[str, Any], text: str | None) -> None:
+    """Append ``text`` to ``info["warning"]`` (joined by "; "), never overwriting an earlier one."""
+    if text:
+        info["warning"] = "; ".join(w for w in (info.get("warning"), text) if w)
+
+
+#: Why a heuristic big-M could not be certified, per family (the default: least squares).
+SINGULAR_GRAM_REASON = "p > n or collinear columns, lambda2 = 0"
+
+
+def big_m_info(params: dict[str, Any], m_binding: bool, *, what: str = "|theta_j|",
+               reason: str = SINGULAR_GRAM_REASON) -> dict[str, Any]:
+    """The big-M facts every big-M formulation reports (``M``, ``M_source``, ``M_certified``,
+    ``m_binding``) and its warning: a heuristic M is always flagged (it may cut off the
+    optimum, bound or not), and a binding M that is not provably valid is flagged too."""
+    M = float(params["M"])
+    source = params.get("M_source", "given")
+    info: dict[str, Any] = {"M": M, "M_source": source, "M_certified": source == "derived", "m_binding": m_binding}
+    if source == "heuristic":
+        add_warning(info, f"big-M M={M:.4g} is a heuristic, not a certified bound ({reason}): the optimum may be "
+                          "cut off; pass M explicitly")
+    if m_binding:
+        add_warning(info, f"big-M bound the solution ({what} reached M = {M:.4g}): it is optimal for this M, "
+                          "not certified for the problem without the box; raise M"
+                    if source != "derived" else "big-M reached, but M is provably valid")
+    return info
 
 
 def sparsity_terms(formulation_id: str, params: dict[str, Any], count: int, what: str) -> tuple[int | None, float | None]:

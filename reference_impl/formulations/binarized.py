@@ -73,6 +73,7 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
+from ._pyomo import settle_constant
 from .base import Evaluation, Formulation, as_float, as_int
 
 #: Symbols of the compact weight string (``info["weights"]``): −1, 0, +1.
@@ -225,12 +226,13 @@ class _Binarized(Formulation):
         y = data.y.tolist()
         m.prediction = pyo.Constraint(                                                        # (3)
             m.samples, m.classes,
-            rule=lambda m, i, c: p[i, c] == pyo.quicksum(m.w_plus[f, c] - m.w_minus[f, c] for f in active[i]) + b[c],
+            rule=lambda m, i, c: settle_constant(
+                p[i, c] == pyo.quicksum(m.w_plus[f, c] - m.w_minus[f, c] for f in active[i]) + b[c]),
         )
         m.margin_pairs = pyo.Set(initialize=[(i, c) for i in range(len(y)) for c in range(data.n_classes) if c != y[i]],
                                  dimen=2, ordered=True)
         m.margin = pyo.Constraint(                                                            # (4)
-            m.margin_pairs, rule=lambda m, i, c: p[i, y[i]] - p[i, c] >= m_plus[i] - m_minus[i])
+            m.margin_pairs, rule=lambda m, i, c: settle_constant(p[i, y[i]] - p[i, c] >= m_plus[i] - m_minus[i]))
         alpha, beta = params["alpha"], params["beta"]
         m.objective = pyo.Objective(                                                          # (10)
             expr=alpha * pyo.quicksum(m_plus[i] for i in m.samples)
@@ -500,7 +502,9 @@ def write_opb(instance: Any, params: dict[str, Any] | None, path: str | os.PathL
         constant = float(repn.constant)
         lower = None if con.lower is None else _integer(pyo.value(con.lower) - constant, f"the bound of {con.name}")
         upper = None if con.upper is None else _integer(pyo.value(con.upper) - constant, f"the bound of {con.name}")
-        if not terms:
+        if not terms:  # a constant row: it holds (lower <= 0 <= upper) or the model is infeasible
+            if (lower is not None and lower > 0) or (upper is not None and upper < 0):
+                raise InputError(f"{con.name} has no variables and is violated: the model is infeasible")
             continue
         if lower is not None and lower == upper:
             lines.append(f"{_format(terms)} = {lower} ;")

@@ -20,6 +20,9 @@ group only, rate(I0 ∩ ·) ≥ rate(I1 ∩ ·) − δ; **multi-group** labels (
 in ``group``) give one constraint per group g against the rest of the population (Kearns et
 al. 2018), for every g in ``protected`` (default: all groups). Comparisons in which one side
 is empty (e.g. a stratum without protected samples) are left out and listed in the result.
+Group labels may be numbers, booleans or strings (categorical data); they are factorised
+(:func:`factorize_groups`: sorted distinct labels, the "larger" label being the last in sort
+order) and a missing label (NaN, None) is an input error.
 
 The library is solver- and model-agnostic: :func:`fairness_comparisons` turns group labels
 into pairs of index sets, :func:`attach_fairness` adds the linear constraints over any
@@ -60,7 +63,10 @@ Big-M values of (37), derived and documented (the regression host):
   has the same rate, feasible when 0 is not inside the margin band) — and M is the widest
   coordinate of the ellipsoid {θ : ‖y − Xθ‖² + λ2‖θ‖² ≤ UB}
   (:func:`~reference_impl.formulations.sparse_regression.ellipsoid_big_m`), valid when XᵀX + λ2I is
-  positive definite; otherwise a labelled heuristic whose binding is reported.
+  positive definite, or the largest over the supports' own ellipsoids when they are few
+  (:func:`~reference_impl.formulations.sparse_regression.certified_big_m`: the same predictions
+  on fewer columns keep ζ, so it stays valid under the fairness rows); otherwise a heuristic
+  that may cut off the optimum, flagged in every result (``M_certified = False``, a warning).
 * prediction bounds: with |θⱼ| ≤ M and at most k nonzeros, |θᵀxᵢ| ≤ M·(sum of the k largest
   |xᵢⱼ|) =: Bᵢ, so U = max(Bᵢ − t, 0) and L = max(Bᵢ + t, 0) for "below" (mirror for
   "above").
@@ -80,7 +86,7 @@ from ..registry import register
 from ._pyomo import values
 from .base import FEASIBILITY_TOL, Evaluation, as_float
 from .sparse_classification import SparseSVMBigM, check_binary, intercept_value
-from .sparse_regression import Perspective, ellipsoid_big_m, greedy_solution, objective_value
+from .sparse_regression import Perspective, certified_big_m, greedy_solution, heuristic_big_m, objective_value
 NOTIONS = ("statistical_parity", "conditional_statistical_parity", "predictive_equality",
            "equal_opportunity", "equalized_odds")
 DIRECTIONS = ("below", "above")
@@ -99,9 +105,64 @@ class Comparison:
 
 
 # -- which sets are compared --------------------------------------------------------------
+#: string group labels that mean "missing" (how None/NaN look once an array is stored as strings)
+MISSING_LABELS = frozenset({"none", "nan", "", "<na>", "null"})
+
+
+def factorize_groups(group) -> tuple[np.ndarray, np.ndarray]:
+    """Group labels → (integer codes 0..G−1 per sample, the sorted distinct labels).
+
+    Labels may be numbers, booleans or strings (categorical data: ``np.asarray`` of a pandas
+    Categorical gives its values); mixed-type labels are compared as strings. Missing labels
+    (NaN, None, infinite values) raise :class:`InputError`: a sample must belong to a group."""
+    group = np.asarray(group)
+    if group.ndim != 1:
+        raise InputError("group must be a 1-D array of group labels, one per sample")
+    if group.dtype.kind == "f":
+        if not np.all(np.isfinite(group)):
+            bad = np.flatnonzero(~np.isfinite(group))
+            raise InputError(f"group has missing or infinite labels (NaN/inf) at samples {bad[:10].tolist()}; "
+                             "every sample needs a group label")
+        if np.all(group == np.round(group)):
+            group = group.astype(np.int64)
+    elif group.dtype.kind == "O":
+        missing = [i for i, v in enumerate(group.tolist())
+                   if v is None or (isinstance(v, float) and not math.isfinite(v))]
+        if missing:
+            raise InputError(f"group has missing labels (None/NaN) at samples {missing[:10]}; "
+                             "every sample needs a group label")
+        values_ = group.tolist()
+        if all(isinstance(v, str) for v in values_) or not all(
+                isinstance(v, (int, float, np.integer, np.floating, bool, np.bool_)) for v in values_):
+            group = np.array([str(v) for v in values_])
+        else:
+            group = np.array(values_)
+    elif group.dtype.kind == "S":
+        group = group.astype(str)
+    elif group.dtype.kind not in "biuU":
+        raise InputError(f"group labels must be numbers or strings; got dtype {group.dtype}")
+    if group.dtype.kind == "U":
+        # the instance loader stores object arrays as strings: a missing label arrives as "None"/"nan"
+        missing = np.flatnonzero(np.isin(np.char.lower(np.char.strip(group)), list(MISSING_LABELS)))
+        if missing.size:
+            raise InputError(f"group has missing labels ({str(group[missing[0]])!r}) at samples {missing[:10].tolist()}; "
+                             "every sample needs a group label")
+    labels, codes = np.unique(group, return_inverse=True)
+    return codes.reshape(-1).astype(np.int64), labels
+
+
+def check_group(instance: Instance, n: int) -> np.ndarray:
+    """The instance's ``group`` array, checked (one label per sample, none missing); returns
+    the factorised integer codes (see :func:`factorize_groups`)."""
+    group = np.asarray(instance["group"])  # a missing array is the instance's own InputError
+    if group.shape != (n,):
+        raise InputError(f"group must hold one label per sample ({n}); got shape {group.shape}")
+    return factorize_groups(group)[0]
+
+
 def _protected_labels(labels: np.ndarray, protected) -> list:
     if protected is None:
-        return [labels.max()] if labels.size == 2 else labels.tolist()
+        return [labels[-1]] if labels.size == 2 else labels.tolist()  # np.unique sorts: [-1] is the largest
     wanted = protected if isinstance(protected, (list, tuple, np.ndarray)) else [protected]
     chosen = []
     for label in wanted:
@@ -123,21 +184,18 @@ def fairness_comparisons(notion: str, group, *, protected=None, true_favourable=
     """
     if notion not in NOTIONS:
         raise InputError(f"notion must be one of {', '.join(NOTIONS)}; got {notion!r}")
-    group = np.asarray(group)
-    if group.ndim != 1:
-        raise InputError("group must be a 1-D array of group labels, one per sample")
-    labels = np.unique(group)
+    codes, labels = factorize_groups(group)
     if labels.size < 2:
         raise InputError(f"group must hold at least two different labels; got {labels.tolist()}")
     subsets: list[tuple[str, str, np.ndarray]] = []  # (suffix, equation, mask)
-    everyone = np.ones(group.size, dtype=bool)
+    everyone = np.ones(codes.size, dtype=bool)
     if notion == "statistical_parity":
         subsets.append(("", "(36)", everyone))
     elif notion == "conditional_statistical_parity":
         if stratum is None:
             raise InputError("conditional statistical parity (38) needs a 'stratum' array (legitimate variable per sample)")
         stratum = np.asarray(stratum)
-        if stratum.shape != group.shape:
+        if stratum.shape != codes.shape:
             raise InputError("stratum must have one value per sample")
         subsets += [(f"w={w}", "(38)", stratum == w) for w in np.unique(stratum).tolist()]
     else:
@@ -150,7 +208,7 @@ def fairness_comparisons(notion: str, group, *, protected=None, true_favourable=
             subsets.append(("true favourable", "(40)", truth))
     comparisons, skipped = [], []
     for label in _protected_labels(labels, protected):
-        in_group = group == label
+        in_group = codes == int(np.flatnonzero(labels == label)[0])
         for suffix, equation, mask in subsets:
             name = f"{notion}[group={label} vs rest{', ' + suffix if suffix else ''}]"
             first, second = np.flatnonzero(in_group & mask), np.flatnonzero(~in_group & mask)
@@ -395,9 +453,7 @@ class FairSparseRegression(_WithFairnessIndicators, Perspective):
         base = super().validate(instance, {**params, "M": 1.0} if auto_m else params)
         base = check_fairness_params(base)
         X, y = check_xy(instance)
-        group = np.asarray(instance["group"])
-        if group.shape != (X.shape[0],):
-            raise InputError(f"group must hold one label per sample ({X.shape[0]}); got shape {group.shape}")
+        check_group(instance, X.shape[0])
         base["threshold_value"] = _threshold_value(y, base["threshold"])
         self.comparisons(instance, base)  # raises InputError on bad groups / missing arrays
         if auto_m:
@@ -414,11 +470,11 @@ class FairSparseRegression(_WithFairnessIndicators, Perspective):
         heuristic = fair_heuristic(X, y, comparisons, params)
         upper = min(fair_objective(X, y, theta, comparisons, params) for theta in (greedy, heuristic, np.zeros(X.shape[1])))
         if math.isfinite(upper):
-            M = ellipsoid_big_m(X, y, params["lambda2"], upper)
+            M = certified_big_m(X, y, params["lambda2"], upper, max_size=params["k"],
+                                lambda0=params["lambda0"] or 0.0)
             if M is not None:
                 return M, "derived"
-        scale = float(np.abs(greedy).max()) if np.any(greedy) else float(np.abs(y).max() / max(np.abs(X).max(), 1e-12))
-        return 2.0 * scale, "heuristic"
+        return heuristic_big_m(greedy, X, y), "heuristic"
 
     # -- model ------------------------------------------------------------------------
     def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
@@ -473,10 +529,10 @@ def add_fairness_evaluation(evaluation: Evaluation, instance: Instance, params: 
         "fairness": fairness_violation(zeta_round, comparisons, delta, one_sided),
         "fairness_from_predictions": fairness_violation(predicted, comparisons, delta, one_sided),
     })
-    group = np.asarray(instance["group"])
+    codes, labels = factorize_groups(instance["group"])
     evaluation.info.update({
         "threshold": t,
-        "favourable_share": {str(g): float(predicted[group == g].mean()) for g in np.unique(group).tolist()},
+        "favourable_share": {str(g): float(predicted[codes == c].mean()) for c, g in enumerate(labels.tolist())},
         "fairness_gaps": dict(zip((c.name for c in comparisons), comparison_gaps(predicted, comparisons).tolist())),
         "fairness_skipped": skipped,
     })
@@ -509,12 +565,14 @@ class FairSparseSVM(_WithFairnessIndicators, SparseSVMBigM):
 
     Big-M, derived for the fair problem: UB is the best of the fair-feasible points
     θ = 0 with θ₀ = ±1 (all samples on one side: every rate equal; θ₀ = 0 without intercept)
-    and the convex-SVM refit when it happens to be fair; ½‖θ*‖² ≤ UB gives M = sqrt(2·UB)
-    (as in ``sparse_svm.bigm``). The intercept is bounded too (it bounds the scores in
-    (37e)): if θ₀ > R + c, R = maxᵢ M·(k largest |xᵢⱼ|), every −1 sample has hinge > 1 + c,
-    so with c = UB/(λ1 n₋) − 1 the objective would exceed UB; hence
-    |θ₀*| ≤ R + max(UB/(λ1 min(n₊, n₋)) − 1, 0) (``intercept_bound``), and |sᵢ| ≤ M·(k largest
-    |xᵢⱼ|) + that bound.
+    and the convex-SVM refit (clipped to a user-given box M) with its best fair intercept;
+    ½‖θ*‖² ≤ UB gives M = sqrt(2·UB) (as in ``sparse_svm.bigm``). The intercept is bounded too
+    (it bounds the scores in (37e)): if θ₀ > R + c, R = maxᵢ M·(k largest |xᵢⱼ|), every −1
+    sample has hinge > 1 + c, so with c = UB/(λ1 n₋) − 1 the objective would exceed UB; hence
+    |θ₀*| ≤ R + max(UB/(λ1 min(n₊, n₋)) − 1, 0) (``intercept_bound="auto"``), and |sᵢ| ≤
+    M·(k largest |xᵢⱼ|) + that bound. UB must come from a point inside the box |θⱼ| ≤ M, or the
+    bound can cut off the optimum of the boxed problem. ``intercept_bound`` may also be given
+    (a number); the result then reports whether the intercept reached it.
     """
 
     id = "fairness.sparse_svm"
@@ -523,7 +581,8 @@ class FairSparseSVM(_WithFairnessIndicators, SparseSVMBigM):
     family = "fairness"
     summary = "sparse SVM (9) with statistical-parity-type fairness constraints on its predicted labels"
     hyperparameters = {**SparseSVMBigM.hyperparameters, "delta": 0.2, "notion": "statistical_parity",
-                       "one_sided": False, "protected": None, "favourable": "above", "epsilon": 1e-3}
+                       "one_sided": False, "protected": None, "favourable": "above", "epsilon": 1e-3,
+                       "intercept_bound": "auto"}
     benchmark_cases = (("fairclf-n40-p5", {"k": 2, "delta": 0.1}),)
 
     def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
@@ -531,38 +590,56 @@ class FairSparseSVM(_WithFairnessIndicators, SparseSVMBigM):
         base = super().validate(instance, {**params, "M": 1.0} if auto_m else params)
         base = check_fairness_params(base)
         X, y = check_binary(instance)
-        group = np.asarray(instance["group"])
-        if group.shape != (X.shape[0],):
-            raise InputError(f"group must hold one label per sample ({X.shape[0]}); got shape {group.shape}")
+        check_group(instance, X.shape[0])
         base["threshold_value"] = 0.0
         comparisons, _ = self.comparisons(instance, base)
-        upper = self._fair_upper_bound(X, y, base, comparisons)
+        upper = self._fair_upper_bound(X, y, base, comparisons, box=None if auto_m else float(base["M"]))
         if auto_m:
             base["M"], base["M_source"] = math.sqrt(2.0 * upper) * (1 + 1e-6) + 1e-9, "derived"
-        if base["intercept"] == "continuous":
+        bound = base.get("intercept_bound")
+        if base["intercept"] != "continuous":
+            base["intercept_bound"] = None
+        elif bound in (None, "auto"):
             R = float(prediction_bounds(X, float(base["M"]), base["k"]).max())
             n_min = float(min(np.sum(y > 0), np.sum(y < 0)))
             base["intercept_bound"] = (R + max(upper / (base["lambda1"] * n_min) - 1.0, 0.0)) * (1 + 1e-6) + 1e-9
+            base["intercept_bound_source"] = "derived"
+        else:
+            base["intercept_bound"] = as_float(base, "intercept_bound", minimum=0.0, allow_none=False, allow_inf=False)
+            base["intercept_bound_source"] = "given"
         return base
 
     def comparisons(self, instance: Instance, params: dict[str, Any]) -> tuple[list[Comparison], list[str]]:
         return threshold_comparisons(instance.y, instance["group"], params, stratum=instance.arrays.get("stratum"))
 
-    def _fair_upper_bound(self, X, y, params, comparisons) -> float:
-        """Objective of the best fair-feasible point among θ = 0 (θ₀ = ±1, or 0 without
-        intercept) and the refit convex SVM on the k largest coefficients."""
+    def _fair_upper_bound(self, X, y, params, comparisons, box: float | None = None) -> float:
+        """Objective of the best fair-feasible point inside the coefficient box ``box`` (|θⱼ| ≤
+        box; ``None``: no box, M is derived from this value) among θ = 0 and the convex-SVM refit
+        on the k largest coefficients, clipped to the box, each with its best fair intercept.
+
+        The intercept of each θ is chosen among the breakpoints of the hinge sum,
+        θ₀ ∈ {yᵢ − θᵀxᵢ} (the convex piecewise-linear hinge attains its minimum at one of them;
+        for θ = 0 these are ±1), keeping only fair-feasible ones (θ₀ = 0 without intercept).
+        Every candidate is feasible for the boxed problem, so the value bounds its optimum —
+        which the intercept bound relies on."""
         from sklearn.svm import SVC
 
-        candidates = [(np.zeros(X.shape[1]), b) for b in ((1.0, -1.0) if params["intercept"] == "continuous" else (0.0,))]
+        p = X.shape[1]
+        thetas = [np.zeros(p)]
         if params["intercept"] == "continuous":
             full = SVC(kernel="linear", C=params["lambda1"]).fit(X, y).coef_.ravel()
-            support = np.sort(np.argsort(-np.abs(full), kind="stable")[: (params["k"] or X.shape[1])])
+            support = np.sort(np.argsort(-np.abs(full), kind="stable")[: (params["k"] or p)])
             model = SVC(kernel="linear", C=params["lambda1"]).fit(X[:, support], y)
-            theta = np.zeros(X.shape[1])
+            theta = np.zeros(p)
             theta[support] = model.coef_.ravel()
-            candidates.append((theta, float(model.intercept_[0])))
-        values_ = [self.objective_value(X, y, theta, b, int(np.count_nonzero(theta)), params)
-                   for theta, b in candidates if fair_pattern_ok(X @ theta + b, comparisons, params)]
+            thetas.append(theta if box is None else np.clip(theta, -box, box))
+        values_ = []
+        for theta in thetas:
+            scores = X @ theta
+            intercepts = np.unique(y - scores) if params["intercept"] == "continuous" else np.zeros(1)
+            for b in intercepts:
+                if fair_pattern_ok(scores + b, comparisons, params):
+                    values_.append(self.objective_value(X, y, theta, float(b), int(np.count_nonzero(theta)), params))
         if not values_:  # pragma: no cover - θ = 0 with θ₀ = ±1 (or 0) is always fair
             raise InputError("no fair-feasible starting point found to derive big-M; give M")
         return min(values_)

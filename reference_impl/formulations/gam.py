@@ -38,9 +38,13 @@ Big-M (``M``): ``"auto"`` (default) derives it as in
 that is feasible for *this* structure: a structure-respecting forward selection (one group
 at a time, only additions that keep G z ≤ h) gives UB; every optimal θ lies in the
 ellipsoid {θ : ‖y − Cθ‖² + λ2‖θ‖² ≤ UB}, whose widest coordinate extent is the derived M
-(provably valid whenever CᵀC + λ2 I is positive definite). Otherwise (e.g. λ2 = 0 with the
-nested node columns of the categorical tree) M = 2·max|θ_greedy| is a labelled heuristic
-and every result reports whether it binds (``extra.m_binding``).
+(provably valid whenever CᵀC + λ2 I is positive definite). With λ2 = 0 and CᵀC singular,
+when every support of at most k groups has independent columns and there are few of them,
+M is the largest extent over the supports' own ellipsoids (still certified:
+:func:`~reference_impl.formulations.sparse_regression.certified_big_m`). Otherwise (e.g. λ2 = 0
+with the nested node columns of the categorical tree) M = 2·max|θ_greedy| is a heuristic that
+may cut off the optimum: every result says so (``extra.M_certified = False``, a warning in the
+message) and reports whether it binds (``extra.m_binding``).
 
 Only the group big-M form is implemented (class MIQP, as in FORMULATIONS.md); the group
 perspective ‖θ_g‖² ≤ z_g r_g would make it an MISOCP.
@@ -58,8 +62,8 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import squared_loss, values
-from .base import Evaluation, Formulation, as_float, as_int, sparsity_terms
-from .sparse_regression import M_BINDING_RTOL, ellipsoid_big_m, objective_value, ridge_fit
+from .base import Evaluation, Formulation, as_big_m, as_float, as_int, big_m_info, sparsity_terms
+from .sparse_regression import M_BINDING_RTOL, certified_big_m, heuristic_big_m, objective_value, ridge_fit
 
 
 @dataclass
@@ -150,15 +154,12 @@ class _StructuredSparseRegression(Formulation):
         if M in (None, "auto"):
             theta = structured_greedy(design, y, k=k, lambda0=lambda0 or 0.0, lambda2=lambda2)
             upper = _greedy_objective(design, theta, y, lambda0 or 0.0, lambda2)
-            M, source = ellipsoid_big_m(design.matrix, y, lambda2, upper), "derived"
+            M, source = certified_big_m(design.matrix, y, lambda2, upper, max_size=k, lambda0=lambda0 or 0.0,
+                                        groups=design.groups), "derived"
             if M is None:
-                scale = float(np.abs(theta).max()) if np.any(theta) else float(
-                    np.abs(y).max() / max(np.abs(design.matrix).max(), 1e-12))
-                M, source = 2.0 * scale, "heuristic"
+                M, source = heuristic_big_m(theta, design.matrix, y), "heuristic"
         else:
-            M = as_float(params, "M", allow_none=False)
-            if not (M > 0 and math.isfinite(M)):
-                raise InputError(f"M must be a positive finite number; got {M}")
+            M = as_big_m(params)
         return {**params, "k": k, "lambda0": lambda0, "lambda2": lambda2, "M": M, "M_source": source}
 
     def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
@@ -225,18 +226,9 @@ class _StructuredSparseRegression(Formulation):
             "support": support,
             "selected": [design.group_names[g] for g in support],
             "theta": theta.tolist(),
-            "M": M,
-            "M_source": params.get("M_source", "given"),
-            "m_binding": m_binding,
+            **big_m_info(params, m_binding, what="|theta|"),
             "r2": 1.0 - float(np.sum((y - C @ theta) ** 2)) / sst if sst > 0 else float("nan"),
         }
-        if m_binding:
-            info["warning"] = (
-                f"big-M bound the solution (|theta| reached M = {M:.4g}): it is optimal for this M, "
-                "not certified for the unbounded problem; raise M"
-                if info["M_source"] != "derived"
-                else "big-M reached, but M is provably valid"
-            )
         return Evaluation(objective=objective, violations=violations, info=info)
 
 

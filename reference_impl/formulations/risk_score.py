@@ -399,6 +399,8 @@ class RiskScoreCuttingPlane(_RiskScore):
     summary = "integer-coefficient risk score by logistic-loss cutting planes on a HiGHS MILP master (loop)"
     hyperparameters = {**_RiskScore.hyperparameters, "max_iterations": 1000, "lp_warmup": 100}
     native_solvers = ("highs",)
+    #: benchmarked by asv's ``NativeSolvers`` (the loop is no Pyomo model); tiny and quick
+    benchmark_cases = (("synrisk-n60-d3", {"k": 2}),)
 
     def _validate_more(self, X, params) -> dict[str, Any]:
         limits = {"max_iterations": as_int(params, "max_iterations", minimum=1),

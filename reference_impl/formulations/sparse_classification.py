@@ -56,7 +56,7 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import values
-from .base import Evaluation, Formulation, as_float, sparsity_terms
+from .base import Evaluation, Formulation, add_warning, as_big_m, as_float, big_m_info, sparsity_terms
 
 #: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
 M_BINDING_RTOL = 1e-4
@@ -197,6 +197,8 @@ class _SparseClassifier(Formulation):
     """Validation, read-back and the evaluator's common checks for ±1 sparse classifiers."""
 
     hyperparameters: dict[str, Any] = {"k": None, "lambda0": None, "M": "auto", "intercept": "continuous"}
+    #: why a heuristic M (``M_source="heuristic"``) cannot be certified, for the result's warning
+    heuristic_m_reason = "lambda2 = 0: no finite valid M exists for separable data"
 
     def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
         params = super().validate(instance, params)
@@ -211,9 +213,7 @@ class _SparseClassifier(Formulation):
         if M in (None, "auto"):
             M, source = self.derive_big_m(X, y, params)
         else:
-            M = as_float(params, "M", allow_none=False)
-            if not (M > 0 and math.isfinite(M)):
-                raise InputError(f"M must be a positive finite number; got {M}")
+            M = as_big_m(params)
         return {**params, "M": float(M), "M_source": source}
 
     def _validate_more(self, X, y, params) -> dict[str, Any]:
@@ -277,21 +277,14 @@ class _SparseClassifier(Formulation):
         selected = z > 0.5
         M = float(params["M"])
         m_binding = bool(np.any(np.abs(theta[selected]) >= (1 - M_BINDING_RTOL) * M))
-        info = {"support": np.flatnonzero(selected).tolist(), "intercept": intercept, "M": M,
-                "M_source": params.get("M_source", "given"), "m_binding": m_binding,
+        info = {"support": np.flatnonzero(selected).tolist(), "intercept": intercept,
+                **big_m_info(params, m_binding, reason=self.heuristic_m_reason),
                 **classification_info(X, y, theta, intercept)}
         if params.get("intercept_bound") is not None and params["intercept"] != "none":
             info["intercept_bound"] = float(params["intercept_bound"])
             if abs(intercept) >= (1 - M_BINDING_RTOL) * float(params["intercept_bound"]):
-                info["warning"] = ("the intercept reached intercept_bound: the solution is optimal for this bound; "
-                                   "raise it (or use intercept_bound=auto, which is provably valid)")
-        if m_binding:
-            info["warning"] = (
-                f"big-M bound the solution (|theta_j| reached M = {M:.4g}): it is optimal for this M, "
-                "not certified for the problem without the box; raise M"
-                if info["M_source"] != "derived"
-                else "big-M reached, but M is provably valid"
-            )
+                add_warning(info, "the intercept reached intercept_bound: the solution is optimal for this bound; "
+                                  "raise it (or use intercept_bound=auto, which is provably valid)")
         return info
 
 
@@ -319,9 +312,7 @@ class SparseLogisticPerspective(_SparseClassifier):
             X, y = check_binary(instance)
             bound = derive_intercept_bound(X, y, params)
         else:
-            bound = as_float(params, "intercept_bound", minimum=0.0, allow_none=False)
-            if not math.isfinite(bound):
-                raise InputError("intercept_bound must be finite (or 'auto')")
+            bound = as_float(params, "intercept_bound", minimum=0.0, allow_none=False, allow_inf=False)
         return {**params, "intercept_bound": float(bound)}
 
     def objective_value(self, X, y, theta, intercept, n_selected, params) -> float:

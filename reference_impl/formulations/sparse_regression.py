@@ -18,13 +18,20 @@ Big-M (``M``): ``"auto"`` (default) derives a value that is provably valid whene
 XᵀX + λ2I is positive definite — every optimal θ of (5) lies in the ellipsoid
 {θ : ‖y − Xθ‖² + λ2‖θ‖² ≤ UB}, UB the objective of a greedy (forward-stepwise) solution,
 whose widest coordinate extent is |cⱼ| + sqrt(ρ²(A⁻¹)ⱼⱼ) with A = XᵀX + λ2I, c = A⁻¹Xᵀy and
-ρ² = UB − yᵀy + (Xᵀy)ᵀc. When A is singular (λ2 = 0 and p > n) no finite valid M exists;
-then M = 2·max|θ_greedy| (the heuristic of Bertsimas et al. 2016) and every result reports
+ρ² = UB − yᵀy + (Xᵀy)ᵀc. When A is singular (λ2 = 0 with p > n or collinear columns) the
+ellipsoid is unbounded, but with λ2 = 0 some optimal θ has a support S whose columns are
+linearly independent (drop dependent columns: same fit, no more nonzeros), so θ_S lies in
+the bounded ellipsoid {‖y − X_Sθ‖² ≤ UB − λ0|S|}; when there are few enough supports
+(|S| ≤ min(k, n), at most :data:`MAX_CERTIFY_SUPPORTS`) M is the largest extent over them,
+still certified (:func:`certified_big_m`). Otherwise M = 2·max|θ_greedy| (the heuristic of
+Bertsimas et al. 2016, :func:`heuristic_big_m`), which may cut off the optimum: every result
+then says so (``extra.M_certified = False`` and a warning in the message), and reports
 whether M bound the solution (``extra.m_binding``). A user-given M is used as is and its
 binding is reported the same way.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -35,7 +42,7 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import squared_loss, values
-from .base import Evaluation, Formulation, as_float, sparsity_terms
+from .base import Evaluation, Formulation, as_big_m, as_float, big_m_info, sparsity_terms
 
 #: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
 M_BINDING_RTOL = 1e-4
@@ -105,15 +112,63 @@ def ellipsoid_big_m(X: np.ndarray, y: np.ndarray, lambda2: float, upper: float) 
     return float(extent.max() * (1 + 1e-6) + 1e-9)
 
 
+#: At most this many supports are enumerated by :func:`certified_big_m` when XᵀX is singular.
+MAX_CERTIFY_SUPPORTS = 5000
+
+
+def certified_big_m(X: np.ndarray, y: np.ndarray, lambda2: float, upper: float, *, max_size: int | None = None,
+                    lambda0: float = 0.0, groups: list | None = None) -> float | None:
+    """A provably valid big-M for (5) (or a group-sparse variant) given ``upper``, the objective
+    of a feasible point; ``None`` when none can be certified cheaply.
+
+    XᵀX + λ2I positive definite: :func:`ellipsoid_big_m`. Otherwise (λ2 = 0) every support of
+    at most ``max_size`` groups (``groups``: column lists; default one column per feature) is
+    enumerated, when there are at most :data:`MAX_CERTIFY_SUPPORTS` of them, and M is the
+    largest extent of {θ_S : ‖y − X_Sθ_S‖² ≤ upper − λ0|S|}. With one column per group a
+    singular support is skipped (an optimum on it has the same fit on an independent subset of
+    its columns, one of the supports enumerated); with groups a singular support gives ``None``.
+    """
+    M = ellipsoid_big_m(X, y, lambda2, upper)
+    if M is not None or lambda2 > 0:
+        return M
+    n, p = X.shape
+    singletons = groups is None
+    groups = [[j] for j in range(p)] if singletons else [list(g) for g in groups]
+    q = len(groups)
+    size = q if max_size is None else min(max_size, q)
+    if singletons:
+        size = min(size, n)
+    if sum(math.comb(q, s) for s in range(1, size + 1)) > MAX_CERTIFY_SUPPORTS:
+        return None
+    best = 0.0
+    for s in range(1, size + 1):
+        for chosen in itertools.combinations(range(q), s):
+            columns = [c for g in chosen for c in groups[g]]
+            extent = ellipsoid_big_m(X[:, columns], y, 0.0, upper - lambda0 * s) if len(columns) <= n else None
+            if extent is None:
+                if singletons:
+                    continue
+                return None
+            best = max(best, extent)
+    return best if best > 0 else None
+
+
+def heuristic_big_m(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """M = 2·max|θ| of a heuristic solution (Bertsimas et al. 2016; the response's scale over
+    the features' if θ = 0): *not* a certified bound, labelled ``M_source="heuristic"``."""
+    theta = np.asarray(theta, dtype=float)
+    scale = float(np.abs(theta).max()) if np.any(theta) else float(np.abs(y).max() / max(np.abs(X).max(), 1e-12))
+    return 2.0 * max(scale, 1e-6)
+
+
 def derive_big_m(X, y, *, k, lambda0, lambda2) -> tuple[float, str]:
     """A big-M value and how it was obtained (``derived`` = provably valid, else ``heuristic``)."""
     theta = greedy_solution(X, y, k=k, lambda0=lambda0, lambda2=lambda2)
     upper = objective_value(X, y, theta, int(np.count_nonzero(theta)), lambda0, lambda2)
-    M = ellipsoid_big_m(X, y, lambda2, upper)
+    M = certified_big_m(X, y, lambda2, upper, max_size=k, lambda0=lambda0)
     if M is not None:
         return M, "derived"
-    scale = float(np.abs(theta).max()) if np.any(theta) else float(np.abs(y).max() / max(np.abs(X).max(), 1e-12))
-    return 2.0 * scale, "heuristic"
+    return heuristic_big_m(theta, X, y), "heuristic"
 
 
 class _SparseRegression(Formulation):
@@ -138,9 +193,7 @@ class _SparseRegression(Formulation):
         if M in (None, "auto"):
             M, source = derive_big_m(X, y, k=k, lambda0=lambda0 or 0.0, lambda2=lambda2)
         else:
-            M = as_float(params, "M", allow_none=False)
-            if not (M > 0 and math.isfinite(M)):
-                raise InputError(f"M must be a positive finite number; got {M}")
+            M = as_big_m(params)
         return {**params, "k": k, "lambda0": lambda0, "lambda2": lambda2, "M": M, "M_source": source}
 
     # -- model pieces ------------------------------------------------------------------
@@ -186,18 +239,9 @@ class _SparseRegression(Formulation):
         sst = float(np.sum((y - y.mean()) ** 2))
         info = {
             "support": np.flatnonzero(selected).tolist(),
-            "M": M,
-            "M_source": params.get("M_source", "given"),
-            "m_binding": m_binding,
+            **big_m_info(params, m_binding),
             "r2": 1.0 - float(np.sum((y - X @ theta) ** 2)) / sst if sst > 0 else float("nan"),
         }
-        if m_binding:
-            info["warning"] = (
-                f"big-M bound the solution (|theta_j| reached M = {M:.4g}): it is optimal for this M, "
-                "not certified for the unbounded problem (5); raise M"
-                if info["M_source"] != "derived"
-                else "big-M reached, but M is provably valid"
-            )
         return Evaluation(objective=objective, violations=violations, info=info)
 
 

@@ -147,6 +147,61 @@ def solve_model(
     name = PYOMO_SOLVERS[solver].pyomo_names[problem_class]
     interface = _quiet_scip_interface() if name == "scip_direct" else SolverFactory(name)
     start = time.perf_counter()
+    settled: list = []
+    if name == "scip_direct":  # SCIP cannot take a constraint without variables (HiGHS/Gurobi can)
+        settled, violated = _constant_constraints(model)
+        if violated is not None:
+            return SolverOutcome("infeasible", seconds=time.perf_counter() - start, version=version,
+                                 message=f"constraint {violated} has no variables and is violated")
+        for con in settled:
+            con.deactivate()
+    try:
+        return _solve(model, solver, interface, version, start, time_limit=time_limit, rel_gap=rel_gap,
+                      threads=threads, seed=seed, load_solution=load_solution, options=options, warm_start=warm_start)
+    finally:
+        for con in settled:
+            con.activate()
+
+
+def _constant_constraints(model) -> tuple[list, str | None]:
+    """Active constraints without (unfixed) variables: those that hold, and the name of the
+    first violated one (``None`` when all hold)."""
+    import pyomo.environ as pyo
+
+    holding = []
+    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+        if _has_free_variable(con.body):
+            continue
+        body = pyo.value(con.body)
+        lower = None if con.lower is None else pyo.value(con.lower)
+        upper = None if con.upper is None else pyo.value(con.upper)
+        tol = 1e-9 * max(1.0, abs(body))
+        if (lower is not None and body < lower - tol) or (upper is not None and body > upper + tol):
+            return holding, con.name
+        holding.append(con)
+    return holding, None
+
+
+def _has_free_variable(expr) -> bool:
+    """Whether a Pyomo expression contains an unfixed variable (depth-first, stops at the first)."""
+    from pyomo.core.expr.numvalue import native_types
+
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if type(node) in native_types:
+            continue
+        if node.is_variable_type():
+            if not node.fixed:
+                return True
+            continue
+        if node.is_expression_type() or node.is_named_expression_type():
+            stack.extend(node.args)
+    return False
+
+
+def _solve(model, solver, interface, version, start, *, time_limit, rel_gap, threads, seed, load_solution, options,
+           warm_start) -> SolverOutcome:
     log = io.StringIO()
     extra_config = {"warmstart_discrete_vars": True} if warm_start and solver in ("scip", "gurobi") else {}
     try:
