@@ -74,12 +74,26 @@ def solve(
     raises a :class:`MiobenchError` with one clear message; solver trouble (unsupported
     class, missing package, license limits, time limit) is a status.
     """
+    entered = time.perf_counter()  # wall_seconds counts from here; checks and loading are prepare_seconds
+    from collections.abc import Mapping
+
+    from .errors import InputError, check_run_settings
+
+    if not isinstance(formulation_id, str):
+        raise InputError(f"formulation_id must be a formulation id string (see `miobench list`); got {formulation_id!r}")
+    if not isinstance(solver, str):
+        raise InputError(f"solver must be a solver name string (e.g. 'scip'); got {solver!r}")
     formulation = get_formulation(formulation_id)
     check_solver_name(solver, formulation.native_solvers)
-    if not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        from .errors import InputError
-
-        raise InputError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
+    settings = check_run_settings(time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed, repeat=repeat)
+    time_limit, rel_gap, threads, seed, repeat = (settings[k] for k in ("time_limit", "rel_gap", "threads", "seed", "repeat"))
+    if solver_options is not None and not (isinstance(solver_options, Mapping)
+                                           and all(isinstance(k, str) for k in solver_options)):
+        raise InputError(f"solver_options must be a mapping of option names to values; got {solver_options!r}")
+    if warm_start is not None and not (isinstance(warm_start, Mapping) and all(isinstance(k, str) for k in warm_start)):
+        raise InputError(f"warm_start must be a mapping of variable names to arrays; got {type(warm_start).__name__}")
+    if not isinstance(root_relaxation, (bool, int)):
+        raise InputError(f"root_relaxation must be true or false; got {root_relaxation!r}")
     inst: Instance = resolve_instance(instance)
     params = formulation.validate(inst, dict(hyperparameters))
     record = ResultRecord(
@@ -95,6 +109,8 @@ def solve(
         record.extra["solver_options"] = solver_options
     problem_class = formulation.problem_class_for(params)
     start = time.perf_counter()
+    prepare_seconds = start - entered  # argument checks, instance loading, validation, derived big-M
+    record.extra["prepare_seconds"] = prepare_seconds
     if solver in formulation.native_solvers:
         outcome, solution = formulation.solve_native(
             solver, inst, params, time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed,
@@ -124,7 +140,7 @@ def solve(
         record.extra["root_status"] = root.status
     if record.root_bound is not None and record.objective is not None:
         record.root_gap = relative_gap(record.objective, record.root_bound)
-    record.wall_seconds = time.perf_counter() - start
+    record.wall_seconds = time.perf_counter() - entered
     return record
 
 

@@ -40,13 +40,16 @@ EXISTING = f"existing:{sys.executable}"
 
 
 def _asv(args: list[str], root: Path = Path(".")) -> int:
+    if not (Path(root) / "asv.conf.json").exists():
+        raise InputError(f"no asv.conf.json in {Path(root).resolve()}: run `miobench bench` from the repository root")
     env = asv_env(root)
     try:
         if not (Path(env["HOME"]) / ".asv-machine.json").exists():
             subprocess.run([*ASV, "machine", "--yes"], cwd=root, env=env, check=True, capture_output=True)
         return subprocess.run([*ASV, *args], cwd=root, env=env).returncode
     except subprocess.CalledProcessError as exc:
-        raise InputError(f"asv could not set up its machine file: {exc.stderr.decode(errors='replace').strip()}") from None
+        reason = (exc.stderr or exc.stdout or b"").decode(errors="replace").strip() or f"exit status {exc.returncode}"
+        raise InputError(f"asv could not set up its machine file: {reason}") from None
 
 
 def run(*, quick: bool = False, bench: str | None = None, root: Path = Path(".")) -> int:

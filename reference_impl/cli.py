@@ -18,11 +18,13 @@ from typing import Any, Sequence
 from .errors import InputError, MiobenchError
 
 
-def parse_param(text: str) -> tuple[str, Any]:
+def parse_param(text: str, flag: str = "--param", example: str = "k=5") -> tuple[str, Any]:
     """``name=value`` → (name, value) with ints, floats, inf, none and auto understood."""
     if "=" not in text:
-        raise InputError(f"--param takes name=value (e.g. --param k=5); got {text!r}")
+        raise InputError(f"{flag} takes name=value (e.g. {flag} {example}); got {text!r}")
     name, raw = (part.strip() for part in text.split("=", 1))
+    if not name:
+        raise InputError(f"{flag} needs a name before '=' (e.g. {flag} {example}); got {text!r}")
     lowered = raw.lower()
     if lowered in ("none", "null"):
         return name, None
@@ -39,8 +41,36 @@ def parse_param(text: str) -> tuple[str, Any]:
         return name, raw
 
 
-def _params(items: Sequence[str] | None) -> dict[str, Any]:
-    return dict(parse_param(item) for item in items or [])
+def _params(items: Sequence[str] | None, flag: str = "--param", example: str = "k=5") -> dict[str, Any]:
+    return dict(parse_param(item, flag, example) for item in items or [])
+
+
+def _checked_args(args, **checks) -> None:
+    """Validate numeric options up front (one clear line naming the flag)."""
+    from .errors import check_number
+
+    for dest, rules in checks.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            setattr(args, dest, check_number("--" + dest.replace("_", "-"), value, **rules))
+
+
+def _writable_dir(path, what: str):
+    """Create folder ``path`` (or check it is one) before any work is done."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {what} {path}: {exc.strerror or exc}") from None
+    import os
+
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path} is not writable")
+    return path
 
 
 def cmd_list(args) -> int:
@@ -68,7 +98,8 @@ def cmd_solve(args) -> int:
 
     record = solve(
         args.formulation, args.instance, solver=args.solver, time_limit=args.time_limit, rel_gap=args.rel_gap,
-        threads=args.threads, seed=args.seed, root_relaxation=args.root, solver_options=_params(args.option),
+        threads=args.threads, seed=args.seed, root_relaxation=args.root,
+        solver_options=_params(args.option, "--option", "batch_size=1"),
         **_params(args.param),
     )
     if args.json:
@@ -88,13 +119,25 @@ def cmd_instances(args) -> int:
             print(f"{instance_id:28s} {entry.get('description', '')}")
         return 0
     if args.action == "build":
+        if args.ids is not None and not args.ids:
+            raise InputError("--ids needs one or more catalogue ids (`miobench instances list`); "
+                             "leave it out to build the whole catalogue")
         manifest = library.build_library(args.out, ids=args.ids or None, strict=args.strict)
-        print(f"built {len(manifest['instances'])} instance(s) in {args.out or library.library_dir()}"
-              + (f"; unavailable: {', '.join(manifest['unavailable'])}" if manifest["unavailable"] else ""))
+        wanted = list(dict.fromkeys(args.ids)) if args.ids else list(manifest["instances"])
+        built = [i for i in wanted if i in manifest["instances"] and i not in manifest["unavailable"]]
+        unavailable = [i for i in (wanted if args.ids else manifest["unavailable"]) if i in manifest["unavailable"]]
+        print(f"built {len(built)} instance(s) in {args.out or library.library_dir()}"
+              + (f" ({len(manifest['instances'])} in its manifest)" if args.ids else "")
+              + (f"; unavailable: {', '.join(unavailable)}" if unavailable else ""))
         return 0
     if args.action == "verify":
+        if args.ids:
+            raise InputError("`miobench instances verify` checks the whole library; it takes no --ids")
         manifest = library.verify_library(args.out)
-        print(f"verified {len(manifest['instances'])} instance file(s) against their sha256")
+        print(f"verified {len(manifest['instances'])} instance file(s) in {args.out or library.library_dir()} "
+              "against the manifest's sha256: all match")
+        if manifest.get("unlisted"):
+            print(f"not in the manifest (ignored): {', '.join(manifest['unlisted'])}")
         return 0
     raise InputError(f"unknown action {args.action}")
 
@@ -102,6 +145,8 @@ def cmd_instances(args) -> int:
 def cmd_run(args) -> int:
     from .harness.runner import run_suite
 
+    _checked_args(args, grace={"minimum": 0, "hint": " of seconds"}, time_limit={"positive": True, "hint": " of seconds"},
+                  memory_limit_gb={"positive": True, "hint": " (gigabytes)"})
     summary = run_suite(
         args.suite, store=args.store, grace=args.grace, retry_failed=args.retry_failed,
         time_limit=args.time_limit, progress=not args.quiet, memory_limit_gb=args.memory_limit_gb,
@@ -119,6 +164,13 @@ def cmd_suites(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from pathlib import Path
+
+    source = Path(args.asv or args.store)
+    if not source.is_dir():
+        raise InputError(f"{'asv results' if args.asv else 'results store'} {source} is not a folder"
+                         + ("" if source.exists() else " (it does not exist)"))
+    _writable_dir(args.out, "report folder")
     if args.asv:
         from .reports.asv_history import build_asv_report
 
@@ -140,9 +192,16 @@ def cmd_figures(args) -> int:
         return 0
     if not args.ids:
         raise InputError("`miobench figures build` needs one or more figure ids (see `miobench figures list`)")
+    from .reports.paper import check_params, get_figure
+
+    params = _params(args.param, "--param", "time_limit=10")
+    for figure_id in args.ids:  # every id and parameter checked before any figure is built
+        check_params(get_figure(figure_id), params, setting=args.setting)
+    if args.out and len(args.ids) == 1:
+        _writable_dir(args.out, "figure folder")
     for figure_id in args.ids:
         for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None, setting=args.setting,
-                                 skip_missing_data=args.skip_missing_data, **_params(args.param)):
+                                 skip_missing_data=args.skip_missing_data, **params):
             print(path)
     return 0
 
@@ -158,6 +217,7 @@ def cmd_bench(args) -> int:
         return bench.publish()
     if len(args.commits) != 2:
         raise InputError("`miobench bench compare` takes two commits: BASE HEAD")
+    _checked_args(args, factor={"minimum": 1, "hint": " (slowdown factor, e.g. 1.2)"})
     changes = bench.compare(*args.commits, factor=args.factor, results_dir=args.results, machine=args.machine)
     regressions = [c for c in changes if c.kind in bench.REGRESSIONS]
     for change in sorted(changes, key=lambda c: (c.kind not in bench.REGRESSIONS, c.benchmark)):
@@ -243,16 +303,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning
     try:
         return args.func(args)
     except MiobenchError as exc:
-        print(f"miobench: error: {exc}", file=sys.stderr)
+        print(f"miobench: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a library's own input error (e.g. KGLMInputError) raised on purpose
+        if not _is_input_error(exc):
+            raise
+        print(f"miobench: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("miobench: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = previous
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"miobench: warning: {_one_line(message) if isinstance(message, BaseException) else message}\n"
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    """Input errors of miobench's own libraries that are not MiobenchErrors (the native solver's
+    KGLMInputError is a plain ValueError so that the library stands alone)."""
+    try:
+        from .kglm.validation import KGLMInputError
+    except Exception:  # pragma: no cover
+        return False
+    return isinstance(exc, KGLMInputError)
 
 
 if __name__ == "__main__":

@@ -37,3 +37,51 @@ def did_you_mean(name: str, choices) -> str:
 
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
     return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+def check_number(name: str, value, *, integer: bool = False, minimum: float | None = None,
+                 positive: bool = False, maximum: float | None = None, finite: bool = True,
+                 hint: str = ""):
+    """Validate a run setting (time limit, gap, threads, seed, ...) and return it as a Python
+    ``int``/``float``; raise :class:`InputError` with one sentence otherwise. Booleans are not
+    numbers here (``time_limit=True`` is a mistake, not one second)."""
+    import math
+    import numbers
+
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral if integer else numbers.Real)):
+        if integer and isinstance(value, numbers.Real) and not isinstance(value, bool) \
+                and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InputError(f"{name} must be {kind}{hint}; got {value!r}")
+    value = int(value) if integer else float(value)
+    if not integer and (math.isnan(value) or (finite and math.isinf(value))):
+        raise InputError(f"{name} must be a finite number{hint}; got {value!r}")
+    if positive and not value > 0:
+        raise InputError(f"{name} must be > 0{hint}; got {value!r}")
+    if minimum is not None and value < minimum:
+        raise InputError(f"{name} must be >= {minimum:g}{hint}; got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be <= {maximum:g}{hint}; got {value!r}")
+    return value
+
+
+#: largest seed every solver takes (SCIP and Gurobi: a 32-bit signed integer)
+MAX_SEED = 2**31 - 1
+
+
+def check_run_settings(*, time_limit=None, rel_gap=None, threads=None, seed=None, repeat=None) -> dict:
+    """The settings every run shares, validated (``None`` = not given); returns them converted."""
+    checked = {}
+    if time_limit is not None:
+        checked["time_limit"] = check_number("time_limit", time_limit, positive=True, hint=" (seconds)")
+    if rel_gap is not None:
+        checked["rel_gap"] = check_number("rel_gap", rel_gap, minimum=0, hint=" (relative gap tolerance)")
+    if threads is not None:
+        checked["threads"] = check_number("threads", threads, integer=True, minimum=1)
+    if seed is not None:
+        checked["seed"] = check_number("seed", seed, integer=True, minimum=0, maximum=MAX_SEED)
+    if repeat is not None:
+        checked["repeat"] = check_number("repeat", repeat, integer=True, minimum=0)
+    return checked

@@ -70,6 +70,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _strict(value: Any) -> Any:
+    """Replace non-finite floats by the strings "inf", "-inf", "nan" (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
+
+
 @dataclass
 class ResultRecord:
     """One run: ids, status, objective and bound, timings, provenance."""
@@ -117,7 +128,9 @@ class ResultRecord:
         return _clean(dataclasses.asdict(self))
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=True, sort_keys=False)
+        """Strict JSON (RFC 8259): non-finite floats (a gap of ∞ without an incumbent, ...)
+        are written as the strings ``"inf"``, ``"-inf"`` and ``"nan"``."""
+        return json.dumps(_strict(self.to_dict()), indent=indent, allow_nan=False, sort_keys=False)
 
     def to_row(self) -> dict[str, Any]:
         """Flat row for the Parquet store: dict-valued fields become JSON strings."""

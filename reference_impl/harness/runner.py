@@ -24,8 +24,8 @@ from ..instances import resolve_instance
 from ..provenance import git_commit
 from ..record import ResultRecord, relative_gap
 from .store import ResultsStore
-from .suites import RunSpec, expand, load_suite
-from .worker import failure_record
+from .suites import RunSpec, expand, load_suite, unique_runs
+from .worker import failure_record, looks_out_of_memory
 
 RETRYABLE = ("crashed", "error")
 
@@ -42,10 +42,31 @@ def _limit_memory(gigabytes: float | None):
     return apply
 
 
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the worker's process group (its own session: the worker and anything it started)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            process.kill()
+        except ProcessLookupError:
+            pass
+
+
+def _read_result(path: Path) -> ResultRecord | None:
+    if not path.exists():
+        return None
+    try:
+        return ResultRecord(**json.loads(path.read_text()))
+    except (ValueError, TypeError):  # a half-written or foreign file: the run is recorded as crashed
+        return None
+
+
 def run_one(spec: RunSpec, *, grace: float, memory_limit_gb: float | None, suite: str = "") -> ResultRecord:
     """Run ``spec`` in a fresh Python process and return its record, whatever happens."""
     wall_limit = spec.time_limit * (2 if spec.root_relaxation else 1) + grace
-    env = {**os.environ, "MIOBENCH_GIT_COMMIT": git_commit(), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "MIOBENCH_GIT_COMMIT": git_commit(), "PYTHONUNBUFFERED": "1",
+           "MIOBENCH_MEMORY_LIMIT_GB": f"{memory_limit_gb:g}" if memory_limit_gb else ""}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(spec.threads)
     start = time.perf_counter()
@@ -60,19 +81,29 @@ def run_one(spec: RunSpec, *, grace: float, memory_limit_gb: float | None, suite
         try:
             _, stderr = process.communicate(timeout=wall_limit)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _kill_group(process)
             process.communicate()
             record = failure_record(spec, "time_limit",
                                     f"killed by the harness after {wall_limit:.0f} s (time limit + grace) without a result")
+        except BaseException:  # Ctrl-C (KeyboardInterrupt) or anything else: leave no worker behind
+            _kill_group(process)
+            try:
+                process.communicate(timeout=5)
+            except Exception:
+                pass
+            raise
         else:
-            if out_path.exists():
-                record = ResultRecord(**json.loads(out_path.read_text()))
-            else:
+            record = _read_result(out_path)
+            if record is None:
                 code = process.returncode
                 why = (f"killed by signal {-code}" + (" (likely out of memory)" if -code == signal.SIGKILL else "")
                        if code < 0 else f"exited with status {code}")
                 tail = " | ".join(stderr.strip().splitlines()[-3:])
-                record = failure_record(spec, "crashed", f"process {why} without a result: {tail}"[:2000])
+                message = f"process {why} without a result: {tail}"
+                if memory_limit_gb and looks_out_of_memory(stderr):
+                    message = f"out of memory (limit {memory_limit_gb:g} GB): {message}"
+                record = failure_record(spec, "crashed", message[:2000],
+                                        **({"out_of_memory": True} if message.startswith("out of memory") else {}))
     record.wall_seconds = time.perf_counter() - start
     record.suite = suite
     record.run_id = spec.run_id
@@ -81,9 +112,9 @@ def run_one(spec: RunSpec, *, grace: float, memory_limit_gb: float | None, suite
     return record
 
 
-def _known_roots(store: ResultsStore) -> dict[str, tuple[float, float | None]]:
+def _known_roots(records: list[ResultRecord]) -> dict[str, tuple[float, float | None]]:
     roots: dict[str, tuple[float, float | None]] = {}
-    for record in store.records():
+    for record in records:
         if record.root_bound is not None:
             key = json.dumps([record.formulation, record.instance_sha256, record.params], sort_keys=True)
             roots.setdefault(key, (record.root_bound, record.root_seconds))
@@ -100,39 +131,54 @@ def run_suite(
     progress: bool = True,
     memory_limit_gb: float | None = None,
 ) -> dict[str, Any]:
-    """Run every not-yet-recorded run of suite ``name``; return a summary of statuses."""
+    """Run every not-yet-recorded run of suite ``name``; return a summary of statuses.
+
+    The suite, the overrides and the store are checked before anything runs; a run listed twice
+    (by two groups) runs once (``duplicates`` in the summary)."""
+    from ..errors import check_number
+
     suite = load_suite(name)
+    if grace is not None:
+        grace = check_number("grace", grace, minimum=0, hint=" (seconds)")
+    if time_limit is not None:
+        time_limit = check_number("time_limit", time_limit, positive=True, hint=" (seconds)")
+    if memory_limit_gb is not None:
+        memory_limit_gb = check_number("memory_limit_gb", memory_limit_gb, positive=True, hint=" (gigabytes)")
     store_obj = ResultsStore(store or Path("results") / suite["name"])
+    store_obj.prepare()
     grace = suite["grace"] if grace is None else grace
     memory_limit_gb = suite["memory_limit_gb"] if memory_limit_gb is None else memory_limit_gb
-    specs = _with_hashes(expand(suite, time_limit=time_limit))
-    existing = {r.run_id: r.status for r in store_obj.records()}
+    specs, duplicates = unique_runs(_with_hashes(expand(suite, time_limit=time_limit)))
+    recorded = store_obj.records()  # an unreadable row file is skipped (with a warning): its run is redone
+    existing = {r.run_id: r.status for r in recorded}
     todo = [s for s in specs if s.run_id not in existing or (retry_failed and existing[s.run_id] in RETRYABLE)]
-    roots = _known_roots(store_obj)
+    roots = _known_roots(recorded)
     statuses: Counter = Counter()
     bar = _progress(progress, len(todo), suite["name"])
-    for spec in todo:
-        cached = roots.get(spec.root_key)
-        run_spec = RunSpec(**{**spec.__dict__, "root_relaxation": spec.root_relaxation and cached is None})
+    try:
+        for spec in todo:
+            cached = roots.get(spec.root_key)
+            run_spec = RunSpec(**{**spec.__dict__, "root_relaxation": spec.root_relaxation and cached is None})
+            if bar:
+                bar.update(f"{spec.formulation} · {spec.solver}{spec.solver_options or ''} · {spec.instance}")
+            record = run_one(run_spec, grace=grace, memory_limit_gb=memory_limit_gb, suite=suite["name"])
+            if cached is not None and spec.root_relaxation:
+                record.root_bound, record.root_seconds = cached
+                record.extra["root_cached"] = True
+                if record.objective is not None:
+                    record.root_gap = relative_gap(record.objective, record.root_bound)
+            if record.root_bound is not None:
+                roots.setdefault(spec.root_key, (record.root_bound, record.root_seconds))
+            store_obj.write(record)
+            statuses[record.status] += 1
+            if bar:
+                bar.advance()
+    finally:
         if bar:
-            bar.update(f"{spec.formulation} · {spec.solver}{spec.solver_options or ''} · {spec.instance}")
-        record = run_one(run_spec, grace=grace, memory_limit_gb=memory_limit_gb, suite=suite["name"])
-        if cached is not None and spec.root_relaxation:
-            record.root_bound, record.root_seconds = cached
-            record.extra["root_cached"] = True
-            if record.objective is not None:
-                record.root_gap = relative_gap(record.objective, record.root_bound)
-        if record.root_bound is not None:
-            roots.setdefault(spec.root_key, (record.root_bound, record.root_seconds))
-        store_obj.write(record)
-        statuses[record.status] += 1
-        if bar:
-            bar.advance()
-    if bar:
-        bar.close()
+            bar.close()
     path = store_obj.consolidate()
     return {"suite": suite["name"], "runs": len(specs), "executed": len(todo), "skipped": len(specs) - len(todo),
-            "statuses": dict(statuses), "store": str(path)}
+            "duplicates": duplicates, "statuses": dict(statuses), "store": str(path)}
 
 
 def _with_hashes(specs: list[RunSpec]) -> list[RunSpec]:

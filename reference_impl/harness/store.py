@@ -4,6 +4,7 @@ run ends, so nothing is lost when the harness is interrupted) and a consolidated
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import get_type_hints
 
@@ -35,6 +36,7 @@ class ResultsStore:
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
         self.runs = self.directory / "runs"
+        self._warned: set[Path] = set()
 
     def write(self, record: ResultRecord) -> Path:
         self.runs.mkdir(parents=True, exist_ok=True)
@@ -45,15 +47,46 @@ class ResultsStore:
         os.replace(tmp, path)
         return path
 
+    def prepare(self) -> None:
+        """Make sure rows can be written here (before any run is executed)."""
+        from ..errors import InputError
+
+        for folder in (self.directory, self.runs):
+            if folder.exists() and not folder.is_dir():
+                raise InputError(f"results store {self.directory}: {folder} is a file, not a folder")
+        try:
+            self.runs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create results store {self.directory}: {exc.strerror or exc}") from None
+        if not os.access(self.runs, os.W_OK | os.X_OK):
+            raise InputError(f"results store {self.directory} is not writable")
+
+    def _read(self, path: Path, **kwargs) -> pa.Table | None:
+        """One Parquet file, or ``None`` (with a warning naming it) when it cannot be read."""
+        try:
+            return pq.read_table(path, **kwargs)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            if path in self._warned:
+                return None
+            self._warned.add(path)
+            warnings.warn(f"skipping unreadable results file {path}: {' '.join(str(exc).split())[:200]}",
+                          stacklevel=3)
+            return None
+
     def load(self) -> pd.DataFrame:
-        """All rows (from ``runs/``, else from the consolidated file), one per run."""
-        files = sorted(self.runs.glob("*.parquet")) if self.runs.exists() else []
+        """All rows (from ``runs/``, else from the consolidated file), one per run. A file that
+        cannot be read (truncated, not Parquet) is skipped with a warning naming it, so its run
+        counts as not recorded (``miobench run`` executes it again)."""
+        files = sorted(self.runs.glob("*.parquet")) if self.runs.is_dir() else []
         if files:
-            tables = [pq.read_table(f, schema=SCHEMA) for f in files]
-            return pa.concat_tables(tables).to_pandas()
+            tables = [t for t in (self._read(f, schema=SCHEMA) for f in files) if t is not None]
+            if tables:
+                return pa.concat_tables(tables).to_pandas()
         consolidated = self.directory / CONSOLIDATED
-        if consolidated.exists():
-            return pq.read_table(consolidated).to_pandas()
+        if consolidated.is_file():
+            table = self._read(consolidated)
+            if table is not None:
+                return table.to_pandas()
         return SCHEMA.empty_table().to_pandas()
 
     def records(self) -> list[ResultRecord]:

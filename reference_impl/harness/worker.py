@@ -17,6 +17,35 @@ from ..record import ResultRecord
 from .suites import RunSpec
 
 
+#: what running out of memory looks like in a message (Python, C++ and loader errors under RLIMIT_AS)
+OOM_MARKERS = ("MemoryError", "failed to map segment", "std::bad_alloc", "Cannot allocate memory",
+               "out of memory", "Out of memory", "OutOfMemory", "cannot allocate memory", "Unable to allocate",
+               "Memory allocation", "memory allocation failed")
+
+
+def looks_out_of_memory(text: str) -> bool:
+    return any(marker in (text or "") for marker in OOM_MARKERS)
+
+
+def memory_limit_text() -> str:
+    """The run's memory limit as the harness set it (``MIOBENCH_MEMORY_LIMIT_GB``)."""
+    value = os.environ.get("MIOBENCH_MEMORY_LIMIT_GB", "")
+    try:
+        return f"limit {float(value):g} GB" if value and float(value) > 0 else "no limit set"
+    except ValueError:
+        return "no limit set"
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    if isinstance(exc, MiobenchError):
+        return True
+    try:
+        from ..kglm.validation import KGLMInputError
+    except Exception:  # pragma: no cover
+        return False
+    return isinstance(exc, KGLMInputError)
+
+
 def execute(spec: RunSpec) -> ResultRecord:
     from ..api import solve
 
@@ -24,13 +53,26 @@ def execute(spec: RunSpec) -> ResultRecord:
         record = solve(spec.formulation, spec.instance, solver=spec.solver, time_limit=spec.time_limit,
                        rel_gap=spec.rel_gap, threads=spec.threads, seed=spec.seed, repeat=spec.repeat,
                        root_relaxation=spec.root_relaxation, solver_options=spec.solver_options, **spec.params)
-    except MiobenchError as exc:
-        record = failure_record(spec, "error", str(exc))
     except MemoryError:
-        record = failure_record(spec, "crashed", "out of memory (the run exceeded its memory limit)")
-    except Exception as exc:  # a bug or an unclassified library failure: keep the row, say what
-        tail = traceback.format_exc().strip().splitlines()[-3:]
-        record = failure_record(spec, "error", f"{type(exc).__name__}: {exc}", traceback=tail)
+        record = failure_record(spec, "crashed", f"out of memory ({memory_limit_text()})", out_of_memory=True)
+    except Exception as exc:
+        if _is_input_error(exc):
+            # bad input, unknown id, missing data: the solver never ran; not an attempt in reports
+            record = failure_record(spec, "error", " ".join(str(exc).split()), input_error=True)
+        else:  # a bug or an unclassified library failure: keep the row, say what
+            tail = traceback.format_exc().strip().splitlines()[-3:]
+            message = f"{type(exc).__name__}: {exc}"
+            if looks_out_of_memory(message) or looks_out_of_memory("\n".join(tail)):
+                record = failure_record(spec, "crashed", f"out of memory ({memory_limit_text()}): {message}"[:2000],
+                                        out_of_memory=True, traceback=tail)
+            else:
+                record = failure_record(spec, "error", message, traceback=tail)
+    else:
+        if record.status == "error" and looks_out_of_memory(record.message):
+            # e.g. "scip failed: DeferredImportError ... failed to map segment" under RLIMIT_AS
+            record.message = f"out of memory ({memory_limit_text()}): {record.message}"[:2000]
+            record.status = "crashed"
+            record.extra["out_of_memory"] = True
     record.run_id = spec.run_id
     return record
 

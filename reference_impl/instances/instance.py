@@ -75,6 +75,8 @@ def check_xy(instance: Instance, *, y_kind: str = "real") -> tuple[np.ndarray, n
         raise InputError(f"X is empty (shape {X.shape})")
     if not np.issubdtype(X.dtype, np.number) or not np.issubdtype(y.dtype, np.number):
         raise InputError("X and y must be numeric arrays")
+    if np.iscomplexobj(X) or np.iscomplexobj(y):
+        raise InputError("X and y must be real-valued; got a complex array")
     X = X.astype(float)
     y = y.astype(float)
     if not np.all(np.isfinite(X)):
@@ -98,7 +100,13 @@ def arrays_from_mapping(data: Mapping[str, Any]) -> dict[str, np.ndarray]:
     for name, value in data.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise InputError(f"array names must be identifiers; got {name!r}")
-        array = np.asarray(value)
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"array {name!r} cannot be converted to a rectangular numpy array "
+                             f"(ragged rows or mixed types?): {str(exc).splitlines()[0]}") from None
+        if np.iscomplexobj(array):
+            raise InputError(f"array {name!r} is complex; miobench takes real-valued data only")
         if array.dtype == object:
             try:
                 array = array.astype(float)

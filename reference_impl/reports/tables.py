@@ -4,7 +4,9 @@ Conventions (stated once, used by every table):
 * *solved* = status ``optimal`` (the evaluator confirmed feasibility and the gap);
 * shifted geometric mean (SGM) of time with shift 10 s; a run that is not solved is charged
   its time limit; ``unsupported``/``not_installed``/``size_limited`` runs are not attempts and
-  are left out (their counts are shown in the status table);
+  are left out (their counts are shown in the status table), nor are input-error rows (bad
+  hyperparameters, unknown ids, missing data: ``extra.input_error``, the solver never ran),
+  which stay in the status and per-run tables;
 * gaps are the miobench gap (:func:`reference_impl.record.relative_gap`);
 * a formulation's *root gap* is the gap between the best objective any run found for the same
   problem (family, instance, hyperparameters) and that formulation's root relaxation value;
@@ -32,12 +34,23 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["params_label"] = frame["params"].map(_params_label)
     frame["problem"] = frame["family"] + " | " + frame["instance"] + " | " + frame["params_label"]
     frame["solved"] = frame["status"].isin(SOLVED)
-    frame["attempted"] = ~frame["status"].isin(NOT_ATTEMPTED)
+    extras = frame["extra"].map(_extra)
+    frame["input_error"] = [bool(e.get("input_error")) for e in extras]
+    frame["attempted"] = ~frame["status"].isin(NOT_ATTEMPTED) & ~frame["input_error"]
     frame["charged_seconds"] = np.where(frame["solved"], frame["solve_seconds"], frame["time_limit"])
-    extras = frame["extra"].map(lambda text: json.loads(text) if isinstance(text, str) and text else {})
     frame["root_status"] = [e.get("root_status") if b == b else None for e, b in zip(extras, frame["root_bound"])]
     frame["configuration"] = [_configuration(s, e.get("solver_options") or {}) for s, e in zip(frame["solver"], extras)]
     return frame
+
+
+def _extra(text) -> dict:
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _configuration(solver: str, options: dict) -> str:

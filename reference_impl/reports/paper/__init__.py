@@ -71,6 +71,111 @@ def get_figure(figure_id: str) -> PaperFigure:
     return known[figure_id]
 
 
+def _describe(figure: PaperFigure) -> str:
+    names = _known_names(figure)
+    if names is None:
+        return f"figure {figure.id} takes its own parameters (see its module docstring)"
+    shown = ", ".join(f"{n}={figure.defaults[n]!r}" if n in figure.defaults else n for n in names)
+    return f"figure {figure.id} takes: {shown or 'no parameters'}"
+
+
+def _known_names(figure: PaperFigure) -> list[str] | None:
+    """The parameters ``figure.build`` accepts, or ``None`` when it takes any (``**params``)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(figure.build)
+    except (TypeError, ValueError):  # pragma: no cover
+        return None
+    parameters = list(signature.parameters.values())[1:]  # after out_dir
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _is_number_list(text: str) -> bool:
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        [float(part) for part in parts]
+    except ValueError:
+        return False
+    return bool(parts)
+
+
+def _check_value(figure: PaperFigure, name: str, value: Any, default: Any) -> Any:
+    """Cast ``value`` to the type of the figure's default and check its range generically."""
+    import math
+    import numbers
+
+    def bad(what: str):
+        from ...errors import InputError
+
+        return InputError(f"figure {figure.id}: parameter {name} must be {what}; got {value!r} ({_describe(figure)})")
+
+    if default is None:
+        return value
+    if value is None:
+        raise bad(f"a value like its default {default!r}")
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "0", "false", "no"):
+            return str(value).lower() in ("1", "true", "yes")
+        raise bad("true or false")
+    if isinstance(default, numbers.Integral):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer():
+            raise bad("an integer")
+        value = int(value)
+        if default >= 1 and value < 1:
+            raise bad("an integer >= 1")
+        if default >= 0 and value < 0:
+            raise bad("an integer >= 0")
+        return value
+    if isinstance(default, numbers.Real):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise bad("a number")
+        value = float(value)
+        if not math.isfinite(value):
+            raise bad("a finite number")
+        if default > 0 and value < 0:
+            raise bad("a number >= 0")
+        if "time_limit" in name and value <= 0:
+            raise bad("a positive number of seconds")
+        return value
+    if isinstance(default, str) and _is_number_list(default):
+        text = ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+        integers = all(float(p).is_integer() for p in default.split(","))
+        kind = "integers" if integers else "numbers"
+        try:
+            numbers_ = [int(p) if integers else float(p) for p in (part.strip() for part in text.split(","))]
+        except ValueError:
+            raise bad(f"a comma-separated list of {kind} like {default!r}") from None
+        if any(not math.isfinite(v) for v in numbers_):
+            raise bad(f"a comma-separated list of finite {kind} like {default!r}")
+        if all(float(p) > 0 for p in default.split(",")) and any(v <= 0 for v in numbers_):
+            raise bad(f"a comma-separated list of positive {kind} like {default!r}")
+        return ",".join(str(v) for v in numbers_)
+    if isinstance(default, str):
+        return str(value)
+    return value
+
+
+def check_params(figure: PaperFigure, params: dict[str, Any], *, setting: str = "quick") -> dict[str, Any]:
+    """Check explicit ``params`` against what ``figure`` takes (names, and values against the
+    type and sign of its defaults); return them cast. Raises :class:`InputError` naming the
+    figure's parameters."""
+    from ...errors import InputError
+
+    known = _known_names(figure)
+    if known is not None:
+        unknown = [n for n in params if n not in known]
+        if unknown:
+            raise InputError(f"figure {figure.id} has no parameter(s) {', '.join(map(repr, unknown))}; "
+                             + _describe(figure).split(" ", 2)[2] + did_you_mean(unknown[0], known))
+    defaults = {**figure.defaults, **(figure.paper_setting if setting == "paper" else {})}
+    return {name: _check_value(figure, name, value, defaults.get(name)) for name, value in params.items()}
+
+
 def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: str = "quick",
                  skip_missing_data: bool = False, **params) -> list[Path]:
     """Build one figure into ``out_dir`` (default ``reports/figures/<id>``) in ``setting``
@@ -86,11 +191,23 @@ def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: 
     if setting not in SETTINGS:
         raise InputError(f"figure setting must be one of {', '.join(SETTINGS)}; got {setting!r}")
     figure = get_figure(figure_id)
+    params = check_params(figure, params, setting=setting)
     chosen = {**figure.defaults, **(figure.paper_setting if setting == "paper" else {}), **params}
     out = Path(out_dir) if out_dir else Path("reports") / "figures" / figure_id
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"figure folder {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create figure folder {out}: {exc.strerror or exc}") from None
     try:
         return figure.build(out, **chosen)
+    except ValueError as exc:
+        from ...kglm.validation import KGLMInputError
+
+        if isinstance(exc, KGLMInputError):  # the native solver's input errors are plain ValueErrors
+            raise InputError(f"figure {figure.id}: {' '.join(str(exc).split())}") from None
+        raise
     except DataMissingError as exc:
         if not skip_missing_data:
             raise
