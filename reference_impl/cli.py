@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any, Sequence
 
-from .errors import InputError, MiobenchError
+from .errors import InputError, MiobenchError, writable_dir
 
 
 def parse_param(text: str, flag: str = "--param", example: str = "k=5") -> tuple[str, Any]:
@@ -53,24 +53,6 @@ def _checked_args(args, **checks) -> None:
         value = getattr(args, dest, None)
         if value is not None:
             setattr(args, dest, check_number("--" + dest.replace("_", "-"), value, **rules))
-
-
-def _writable_dir(path, what: str):
-    """Create folder ``path`` (or check it is one) before any work is done."""
-    from pathlib import Path
-
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{what} {path} is a file, not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create {what} {path}: {exc.strerror or exc}") from None
-    import os
-
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {path} is not writable")
-    return path
 
 
 def cmd_list(args) -> int:
@@ -170,7 +152,7 @@ def cmd_report(args) -> int:
     if not source.is_dir():
         raise InputError(f"{'asv results' if args.asv else 'results store'} {source} is not a folder"
                          + ("" if source.exists() else " (it does not exist)"))
-    _writable_dir(args.out, "report folder")
+    writable_dir(args.out, "report folder")
     if args.asv:
         from .reports.asv_history import build_asv_report
 
@@ -198,7 +180,7 @@ def cmd_figures(args) -> int:
     for figure_id in args.ids:  # every id and parameter checked before any figure is built
         check_params(get_figure(figure_id), params, setting=args.setting)
     if args.out and len(args.ids) == 1:
-        _writable_dir(args.out, "figure folder")
+        writable_dir(args.out, "figure folder")
     for figure_id in args.ids:
         for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None, setting=args.setting,
                                  skip_missing_data=args.skip_missing_data, **params):

@@ -85,3 +85,21 @@ def check_run_settings(*, time_limit=None, rel_gap=None, threads=None, seed=None
     if repeat is not None:
         checked["repeat"] = check_number("repeat", repeat, integer=True, minimum=0)
     return checked
+
+
+def writable_dir(path, what: str):
+    """Create folder ``path`` (or check it is one) and check it is writable, before any work is
+    done; ``what`` names it in the one-line error (e.g. "report folder")."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {what} {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path} is not writable")
+    return path

@@ -49,17 +49,10 @@ class ResultsStore:
 
     def prepare(self) -> None:
         """Make sure rows can be written here (before any run is executed)."""
-        from ..errors import InputError
+        from ..errors import writable_dir
 
-        for folder in (self.directory, self.runs):
-            if folder.exists() and not folder.is_dir():
-                raise InputError(f"results store {self.directory}: {folder} is a file, not a folder")
-        try:
-            self.runs.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create results store {self.directory}: {exc.strerror or exc}") from None
-        if not os.access(self.runs, os.W_OK | os.X_OK):
-            raise InputError(f"results store {self.directory} is not writable")
+        writable_dir(self.directory, "results store")
+        writable_dir(self.runs, "results store folder")
 
     def _read(self, path: Path, **kwargs) -> pa.Table | None:
         """One Parquet file, or ``None`` (with a warning naming it) when it cannot be read."""

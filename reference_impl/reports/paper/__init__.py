@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ...errors import UnknownIdError, did_you_mean
+from ...errors import UnknownIdError, did_you_mean, writable_dir
 
 
 @dataclass(frozen=True)
@@ -184,9 +184,7 @@ def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: 
     With ``skip_missing_data`` a figure whose raw data is not available writes a ``page.md``
     saying so instead of failing (the DVC stage uses this: ``dvc repro`` rebuilds every figure
     whose data is available)."""
-    from ...errors import DataMissingError
-
-    from ...errors import InputError
+    from ...errors import DataMissingError, InputError
 
     if setting not in SETTINGS:
         raise InputError(f"figure setting must be one of {', '.join(SETTINGS)}; got {setting!r}")
@@ -194,12 +192,7 @@ def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: 
     params = check_params(figure, params, setting=setting)
     chosen = {**figure.defaults, **(figure.paper_setting if setting == "paper" else {}), **params}
     out = Path(out_dir) if out_dir else Path("reports") / "figures" / figure_id
-    if out.exists() and not out.is_dir():
-        raise InputError(f"figure folder {out} is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create figure folder {out}: {exc.strerror or exc}") from None
+    writable_dir(out, "figure folder")
     try:
         return figure.build(out, **chosen)
     except ValueError as exc:
