@@ -62,7 +62,12 @@ def test_building_a_subset_keeps_the_other_instances(tmp_path, capsys):
     assert set(json.loads((tmp_path / "manifest.json").read_text())["instances"]) == set(IDS)
 
 
-def test_a_modified_copy_of_a_catalogue_instance_is_not_recorded_under_its_id(tmp_path):
+@pytest.mark.parametrize("built_library", [True, False])
+def test_a_modified_copy_of_a_catalogue_instance_is_not_recorded_under_its_id(tmp_path, monkeypatch, built_library):
+    from reference_impl.instances import library
+
+    if not built_library:  # a fresh clone: compare with the instance generated afresh
+        monkeypatch.setattr(library, "_catalogue_record", lambda instance_id: None)
     locked = resolve_instance(IDS[0])
     copy = tmp_path / f"{IDS[0]}.npz"
     write_npz(copy, locked.arrays)  # an identical copy keeps the catalogue id

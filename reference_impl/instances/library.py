@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import yaml
 
-from ..errors import DataMissingError, IntegrityError, InputError, UnknownIdError, did_you_mean
+from ..errors import DataMissingError, IntegrityError, InputError, MiobenchError, UnknownIdError, did_you_mean
 from .generators import get_generator
 from .instance import Instance, arrays_from_mapping
 from .loaders import get_loader
@@ -234,6 +234,15 @@ def _reject_complex(arrays: Mapping[str, np.ndarray], where: str) -> None:
             raise InputError(f"array {name!r} of {where} is complex; miobench takes real-valued data only")
 
 
+def _generated_sha256(instance_id: str) -> str | None:
+    """sha256 of the catalogue instance generated afresh (no built library to compare with);
+    None when it cannot be generated here (e.g. its real data is missing)."""
+    try:
+        return generate(instance_id).sha256
+    except MiobenchError:
+        return None
+
+
 def resolve_instance(spec: Any) -> Instance:
     """Turn a catalogue id, an ``.npz`` path, a mapping of arrays or an Instance into an Instance."""
     if isinstance(spec, Instance):
@@ -266,7 +275,8 @@ def resolve_instance(spec: Any) -> Instance:
                 # no manifest beside it vouches for the file: it may only carry the catalogue id
                 # if it is the catalogue's (locked) instance; otherwise it is recorded by its path
                 locked = _catalogue_record(path.stem)
-                if locked is not None and locked.get("sha256") != digest:
+                expected = locked.get("sha256") if locked is not None else _generated_sha256(path.stem)
+                if expected is not None and expected != digest:
                     instance_id = str(path)
                     meta["differs_from_catalogue"] = path.stem
             return Instance(id=instance_id, arrays=arrays, sha256=digest, meta=meta)
