@@ -37,7 +37,7 @@ def synthetic_store(tmp_path):
 
 def test_tables_equal_recomputation(synthetic_store):
     frame = tables.prepare(synthetic_store.load())
-    sgm = tables.sgm_time(frame).set_index(["formulation", "solver"])
+    sgm = tables.sgm_time(frame).set_index(["formulation", "configuration"])
     # by hand: bigm/scip charged 2 s and the 10 s limit; perspective/scip 1 s and 4 s
     expected_bigm = math.exp((math.log(12) + math.log(20)) / 2) - 10
     expected_persp = math.exp((math.log(11) + math.log(14)) / 2) - 10
@@ -45,7 +45,7 @@ def test_tables_equal_recomputation(synthetic_store):
     assert sgm.loc[("sparse_regression.perspective", "scip"), "sgm_seconds"] == pytest.approx(expected_persp)
     assert sgm["relative"].min() == pytest.approx(1.0)
     assert ("sparse_regression.perspective", "highs") not in sgm.index  # unsupported = not an attempt
-    counts = tables.status_counts(frame).set_index(["formulation", "solver"])
+    counts = tables.status_counts(frame).set_index(["formulation", "configuration"])
     assert counts.loc[("sparse_regression.l0l2_bigm", "scip"), "optimal"] == 1
     assert counts.loc[("sparse_regression.l0l2_bigm", "scip"), "time_limit"] == 1
     assert counts["runs"].sum() == len(frame)
@@ -53,7 +53,7 @@ def test_tables_equal_recomputation(synthetic_store):
     # best objective for instance b is 19 (perspective); big-M root 12 -> (19 - 12) / 19
     assert roots.loc[("b", "sparse_regression.l0l2_bigm"), "root_gap"] == pytest.approx(7 / 19)
     assert roots.loc[("a", "sparse_regression.perspective"), "root_gap"] == pytest.approx(0.05)
-    gaps = tables.gap_distribution(frame).set_index(["formulation", "solver"])
+    gaps = tables.gap_distribution(frame).set_index(["formulation", "configuration"])
     assert gaps.loc[("sparse_regression.l0l2_bigm", "gurobi"), "no incumbent"] == 1
     assert gaps.loc[("sparse_regression.l0l2_bigm", "scip"), "≤100%"] == 1
 
@@ -107,7 +107,7 @@ def test_speedups_from_one_store(tmp_path):
 
 def test_sgm_on_the_problems_every_solver_of_a_formulation_attempted(synthetic_store):
     frame = tables.prepare(synthetic_store.load())
-    sgm = tables.sgm_time(frame).set_index(["formulation", "solver"])
+    sgm = tables.sgm_time(frame).set_index(["formulation", "configuration"])
     attempted = frame[frame["attempted"]]
     for formulation, runs in attempted.groupby("formulation"):
         shared = set.intersection(*(set(g["problem"]) for _, g in runs.groupby("solver")))

@@ -92,6 +92,12 @@ def build_report(store: str | Path, out: str | Path, *, title: str | None = None
                          "For runs whose solver reports its progress (the native solver records every change of its "
                          "incumbent and of its valid lower bound). Primal-dual integral (Berthold 2013): ∫ min(1, gap(t)) "
                          "dt in seconds, lower is better.", integrals, figures.progress(frame, fig_dir)))
+    budget = tables.time_budget(frame)
+    if not budget.empty:
+        sections.append(("Time budget", "`time_limit` bounds the solver call (twice the limit when the root relaxation "
+                         "is also solved). Start-up, loading, checks, model building and evaluation are outside it: "
+                         "each run's overshoot is its wall time past that budget (the harness kills a run at budget + "
+                         "grace).", budget, []))
     sections.append(("All runs", "One row per run of the store (`run_id` identifies the row).", tables.runs_table(frame), []))
 
     provenance = {

@@ -33,8 +33,8 @@ def gap_distribution(frame: pd.DataFrame, directory: Path) -> list[Path]:
     table = tables.gap_distribution(frame)
     if table.empty:
         return []
-    table["configuration"] = table["formulation"].str.split(".", n=1).str[-1] + " · " + table["solver"]
-    bins = [c for c in table.columns if c not in ("formulation", "solver", "configuration")]
+    bins = [c for c in table.columns if c not in ("formulation", "configuration")]
+    table["configuration"] = table["formulation"].str.split(".", n=1).str[-1] + " · " + table["configuration"]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
     left = np.zeros(len(table))
     colors = sns.color_palette("viridis", len(bins) - ("no incumbent" in bins))
@@ -55,7 +55,7 @@ def sgm_time(frame: pd.DataFrame, directory: Path) -> list[Path]:
         return []
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
     table = table.assign(formulation=table["formulation"].str.split(".", n=1).str[-1])
-    sns.barplot(data=table, y="formulation", x="relative", hue="solver", ax=ax, orient="h")
+    sns.barplot(data=table, y="formulation", x="relative", hue="configuration", ax=ax, orient="h")
     ax.set_xlabel("shifted geometric mean of time, relative to the best (shift 10 s, unsolved = limit)")
     ax.set_ylabel("")
     ax.axvline(1.0, color="k", lw=0.8)
@@ -89,7 +89,7 @@ def strength_vs_time(frame: pd.DataFrame, directory: Path, family: str) -> list[
     data["formulation"] = data["formulation"].str.split(".", n=1).str[-1]
     data["outcome"] = np.where(data["solved"], "solved", "not solved")
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    sns.scatterplot(data=data, x="root_gap_pct", y="charged_seconds", hue="formulation", style="solver",
+    sns.scatterplot(data=data, x="root_gap_pct", y="charged_seconds", hue="formulation", style="configuration",
                     size="outcome", sizes={"solved": 60, "not solved": 120}, ax=ax)
     ax.set_yscale("log")
     ax.set_xlabel("root gap, %")

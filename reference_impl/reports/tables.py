@@ -11,7 +11,14 @@ Conventions (stated once, used by every table):
 * a formulation's *root gap* is the gap between the best objective any run found for the same
   problem (family, instance, hyperparameters) and that formulation's root relaxation value;
   a relaxation solve that stopped at its time limit gives a valid but weaker bound and is
-  marked ``†`` (its ``root_status`` is not ``optimal``).
+  marked ``†`` (its ``root_status`` is not ``optimal``);
+* runs are grouped by *configuration*, never by solver name alone: the solver with its options
+  (``bnb[batch_size=1]`` and ``bnb[batch_size=256]`` are two entries), and, where the store holds
+  runs of one problem under several run settings (time limit, gap tolerance, threads), those
+  settings too (``scip@time_limit=20``), so two settings are never averaged into one entry;
+* a *problem* is (family, instance, effective hyperparameters): a big-M given by the user is part
+  of it (``M=2``); a derived one is keyed by its source (``M=derived`` — provably valid, so the
+  problem's optimum — or ``M=heuristic``, which may cut the optimum off).
 """
 from __future__ import annotations
 
@@ -31,16 +38,39 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """Add readable helper columns: family, params label, problem key, charged time."""
     frame = frame.copy()
     frame["family"] = frame["formulation"].str.split(".").str[0]
-    frame["params_label"] = frame["params"].map(_params_label)
+    extras = frame["extra"].map(_extra)
+    frame["params_label"] = [_params_label(p, e) for p, e in zip(frame["params"], extras)]
     frame["problem"] = frame["family"] + " | " + frame["instance"] + " | " + frame["params_label"]
     frame["solved"] = frame["status"].isin(SOLVED)
-    extras = frame["extra"].map(_extra)
     frame["input_error"] = [bool(e.get("input_error")) for e in extras]
     frame["attempted"] = ~frame["status"].isin(NOT_ATTEMPTED) & ~frame["input_error"]
     frame["charged_seconds"] = np.where(frame["solved"], frame["solve_seconds"], frame["time_limit"])
     frame["root_status"] = [e.get("root_status") if b == b else None for e, b in zip(extras, frame["root_bound"])]
     frame["configuration"] = [_configuration(s, e.get("solver_options") or {}) for s, e in zip(frame["solver"], extras)]
+    frame["settings"] = _setting_labels(frame)
+    frame["configuration"] = frame["configuration"] + frame["settings"]
+    frame["overshoot_seconds"] = [_number(e.get("overshoot_seconds")) for e in extras]
     return frame
+
+
+#: run settings that make two runs of one problem different experiments
+RUN_SETTINGS = ("time_limit", "rel_gap", "threads")
+
+
+def _setting_labels(frame: pd.DataFrame) -> pd.Series:
+    """``@time_limit=20`` etc. for the settings that vary between runs of the same problem and
+    solver configuration in this store ("" where they do not)."""
+    labels = pd.Series("", index=frame.index)
+    for setting in RUN_SETTINGS:
+        values = frame[setting].astype(float)
+        varies = values.groupby([frame["problem"], frame["configuration"]]).transform("nunique") > 1
+        if varies.any():
+            labels = labels + np.where(varies, "@" + setting + "=" + values.map(lambda v: f"{v:g}"), "")
+    return labels
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
 
 def _extra(text) -> dict:
@@ -58,9 +88,12 @@ def _configuration(solver: str, options: dict) -> str:
     return solver + ("[" + ",".join(f"{k}={v}" for k, v in sorted(options.items())) + "]" if options else "")
 
 
-def _params_label(text: str) -> str:
+def _params_label(text: str, extra: dict | None = None) -> str:
+    """The problem's hyperparameters as a label; M as given, or by its source when derived."""
     params = json.loads(text) if isinstance(text, str) and text else {}
-    shown = {k: v for k, v in params.items() if v is not None and k != "M"}
+    shown = {k: v for k, v in params.items() if v is not None}
+    if "M" not in shown and (extra or {}).get("M_source"):
+        shown["M"] = str(extra["M_source"])
     return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in sorted(shown.items())) or "-"
 
 
@@ -73,14 +106,14 @@ def shifted_geometric_mean(values, shift: float = SGM_SHIFT) -> float:
 
 def status_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """Runs per (formulation, solver) by status, with the number solved."""
-    counts = frame.pivot_table(index=["formulation", "solver"], columns="status", values="run_id",
+    counts = frame.pivot_table(index=["formulation", "configuration"], columns="status", values="run_id",
                                aggfunc="count", fill_value=0)
     counts = counts.reindex(columns=[s for s in STATUSES if s in counts.columns])
     counts["runs"] = counts.sum(axis=1)
     return counts.reset_index()
 
 
-def sgm_time(frame: pd.DataFrame, by=("formulation", "solver")) -> pd.DataFrame:
+def sgm_time(frame: pd.DataFrame, by=("formulation", "configuration")) -> pd.DataFrame:
     """SGM of time (shift 10 s, unsolved charged the limit), scaled so the best group is 1.0."""
     attempted = frame[frame["attempted"]]
     rows = []
@@ -132,15 +165,27 @@ def gap_distribution(frame: pd.DataFrame) -> pd.DataFrame:
     attempted = frame[frame["attempted"]].copy()
     attempted["gap_bin"] = attempted["gap"].map(gap_bin)
     order = [label for label, _ in GAP_BINS] + [">100%", "no incumbent"]
-    table = attempted.pivot_table(index=["formulation", "solver"], columns="gap_bin", values="run_id",
+    table = attempted.pivot_table(index=["formulation", "configuration"], columns="gap_bin", values="run_id",
                                   aggfunc="count", fill_value=0)
     return table.reindex(columns=[c for c in order if c in table.columns]).reset_index()
 
 
 def best_objectives(frame: pd.DataFrame) -> pd.Series:
-    """Best evaluator-confirmed objective per problem over all runs (minimisation)."""
+    """Best evaluator-confirmed objective per problem over all runs (the least for minimisation,
+    the greatest for maximisation: the formulation's ``sense``)."""
     feasible = frame[frame["objective"].notna()]
-    return feasible.groupby("problem")["objective"].min()
+    signed = feasible["objective"] * np.where(_senses(feasible) == "max", -1.0, 1.0)
+    best = signed.groupby(feasible["problem"]).min()
+    flip = feasible.groupby("problem").apply(lambda g: (_senses(g) == "max").any(), include_groups=False)
+    return best * np.where(flip.reindex(best.index).fillna(False), -1.0, 1.0)
+
+
+def _senses(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's optimisation sense, from the formulation registry (``min`` if unknown)."""
+    from ..registry import formulations
+
+    known = formulations()
+    return np.asarray([getattr(known.get(f), "sense", "min") for f in frame["formulation"]], dtype=object)
 
 
 def root_strength(frame: pd.DataFrame) -> pd.DataFrame:
@@ -169,11 +214,11 @@ def strength_vs_time(frame: pd.DataFrame, family: str | None = None) -> pd.DataF
                                  values="root_gap_shown", aggfunc="first")
     roots.columns = [f"root gap · {_short(c)}" for c in roots.columns]
     attempted = data[data["attempted"]]
-    times = attempted.pivot_table(index=["instance", "params_label"], columns=["formulation", "solver"],
+    times = attempted.pivot_table(index=["instance", "params_label"], columns=["formulation", "configuration"],
                                   values="charged_seconds", aggfunc="mean")
     times.columns = [f"time s · {_short(f)} · {s}" for f, s in times.columns]
     status = attempted.assign(mark=np.where(attempted["solved"], "", "*")).pivot_table(
-        index=["instance", "params_label"], columns=["formulation", "solver"], values="mark", aggfunc="first")
+        index=["instance", "params_label"], columns=["formulation", "configuration"], values="mark", aggfunc="first")
     status.columns = [f"time s · {_short(f)} · {s}" for f, s in status.columns]
     return roots.join(times, how="outer").reset_index(), status
 
@@ -184,7 +229,7 @@ def _short(formulation: str) -> str:
 
 def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
     columns = ["run_id", "formulation", "configuration", "instance", "params_label", "status", "objective", "bound", "gap",
-               "root_gap", "max_violation", "build_seconds", "solve_seconds", "nodes", "message"]
+               "root_gap", "max_violation", "build_seconds", "solve_seconds", "overshoot_seconds", "nodes", "message"]
     table = frame[columns].sort_values(["formulation", "instance", "params_label", "configuration"]).copy()
     table["message"] = table["message"].fillna("").str.slice(0, 90)
     return table.rename(columns={"params_label": "params"})
@@ -196,7 +241,7 @@ def performance_profile(frame: pd.DataFrame, family: str | None = None) -> pd.Da
     configuration on it; unsolved runs have ratio ∞. Returns one row per (configuration,
     problem) with its ratio; the profile ρ(τ) is the share of problems with ratio ≤ τ."""
     data = frame[frame["attempted"]] if family is None else frame[frame["attempted"] & (frame["family"] == family)]
-    data = data.assign(configuration=data["formulation"].map(_short) + " · " + data["solver"])
+    data = data.assign(configuration=data["formulation"].map(_short) + " · " + data["configuration"])
     times = data.groupby(["problem", "configuration"])
     solved_time = times.apply(lambda g: g.loc[g["solved"], "solve_seconds"].min() if g["solved"].any() else math.inf,
                               include_groups=False).rename("seconds").reset_index()
@@ -223,9 +268,10 @@ def speedups(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     attempted = frame[frame["attempted"]]
     for name, is_baseline, is_target in SPEEDUP_PAIRS:
-        for problem, runs in attempted.groupby("problem"):
-            base = runs[runs["configuration"].map(is_baseline)]
-            target = runs[runs["configuration"].map(is_target)]
+        for (problem, settings), runs in attempted.groupby(["problem", "settings"]):
+            solver_configuration = runs["configuration"].str.slice(0, -len(settings) or None)
+            base = runs[solver_configuration.map(is_baseline)]
+            target = runs[solver_configuration.map(is_target)]
             if base.empty or target.empty:
                 continue
             b, t = base.iloc[0], target.iloc[0]
@@ -267,3 +313,23 @@ def primal_dual_integral(frame: pd.DataFrame) -> pd.DataFrame:
         rows.append({"run_id": run_id, "problem": problem, "configuration": configuration,
                      "seconds": float(times[-1]) if len(times) else math.nan, "primal_dual_integral": integral})
     return pd.DataFrame(rows, columns=["run_id", "problem", "configuration", "seconds", "primal_dual_integral"])
+
+
+def time_budget(frame: pd.DataFrame) -> pd.DataFrame:
+    """How far runs went past their time budget, per (formulation, configuration).
+
+    The budget rule: ``time_limit`` bounds the solver call (twice the limit when the root
+    relaxation is also solved); what comes before and after it — process start-up, instance
+    loading and checks, model building, the evaluator — is outside the limit and recorded as
+    the run's ``overshoot_seconds`` (``wall_seconds`` less the budget, never negative); the
+    harness kills a run at budget + grace."""
+    data = frame[frame["overshoot_seconds"].notna()]
+    rows = []
+    for (formulation, configuration), group in data.groupby(["formulation", "configuration"]):
+        overshoot = group["overshoot_seconds"]
+        rows.append({"formulation": formulation, "configuration": configuration, "runs": len(group),
+                     "median_overshoot_seconds": float(overshoot.median()),
+                     "max_overshoot_seconds": float(overshoot.max()),
+                     "median_wall_seconds": float(group["wall_seconds"].median())})
+    return pd.DataFrame(rows, columns=["formulation", "configuration", "runs", "median_overshoot_seconds",
+                                       "max_overshoot_seconds", "median_wall_seconds"])

@@ -38,8 +38,19 @@ def relaxation_bound(model, problem_class: str, *, time_limit: float = 60.0, rel
         outcome.bound is None or not math.isfinite(outcome.bound)
     ):
         # Continuous interfaces (e.g. Gurobi's barrier on a QCP) report no dual bound; the
-        # optimal value less the requested tolerance is then a valid bound for minimisation.
-        outcome.bound = outcome.objective - rel_gap * max(1.0, abs(outcome.objective))
-        outcome.extra["relaxation_bound_from"] = "objective minus tolerance"
+        # optimal value moved by the requested tolerance towards the relaxed side is then a
+        # valid bound: less it for minimisation, plus it for maximisation.
+        slack = rel_gap * max(1.0, abs(outcome.objective))
+        maximise = _sense(relaxed) == "max"
+        outcome.bound = outcome.objective + slack if maximise else outcome.objective - slack
+        outcome.extra["relaxation_bound_from"] = f"objective {'plus' if maximise else 'minus'} tolerance"
     outcome.extra["relaxation_solver"] = solver
     return outcome
+
+
+def _sense(model) -> str:
+    """``"max"`` or ``"min"``: the sense of the model's active objective."""
+    import pyomo.environ as pyo
+
+    objectives = list(model.component_data_objects(pyo.Objective, active=True))
+    return "max" if objectives and objectives[0].sense == pyo.maximize else "min"
