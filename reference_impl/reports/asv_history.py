@@ -17,7 +17,7 @@ def build_asv_report(results_dir: str | Path, out: str | Path) -> list[Path]:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .figures import STYLE, _save
+    from .style import STYLE, save as _save
 
     frame = load_results(results_dir)
     if frame.empty:

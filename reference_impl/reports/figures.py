@@ -12,20 +12,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from . import tables  # noqa: E402
-
-#: One style for every figure; a fixed SVG hash salt makes the SVGs byte-identical across builds.
-STYLE = {"style": "whitegrid", "context": "notebook", "palette": "colorblind", "rc": {"svg.hashsalt": "miobench"}}
-
-
-def _save(fig, directory: Path, name: str) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext in ("png", "svg"):
-        path = directory / f"{name}.{ext}"
-        fig.savefig(path, dpi=130 if ext == "png" else None, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
-        paths.append(path)
-    plt.close(fig)
-    return paths
+from .style import STYLE  # noqa: E402
+from .style import save as _save  # noqa: E402
 
 
 def gap_distribution(frame: pd.DataFrame, directory: Path) -> list[Path]:

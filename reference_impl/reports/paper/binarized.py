@@ -145,7 +145,7 @@ def _page(out_dir: Path, title: str, intro: str, body: list[str], frame, config)
 
 
 def _save(fig, out_dir: Path, name: str) -> list[Path]:
-    from ..figures import _save as save
+    from ..style import save
 
     return save(fig, Path(out_dir), name)
 
@@ -157,7 +157,7 @@ def _plt():
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from ..figures import STYLE
+    from ..style import STYLE
 
     sns.set_theme(**STYLE)
     return plt

@@ -85,7 +85,7 @@ def build_batch_size(out: Path, *, n: int, batch_sizes: str, time_limit: float) 
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from ..figures import STYLE, _save
+    from ..style import STYLE, save as _save
 
     X, y = _instance(n)
     rows = []
@@ -125,7 +125,7 @@ def build_certify_vs_p(out: Path, *, sizes: str, time_limit: float, scip_sizes: 
     import seaborn as sns
 
     from ... import solve as registry_solve
-    from ..figures import STYLE, _save
+    from ..style import STYLE, save as _save
 
     rows = []
     for n in (int(s) for s in str(sizes).split(",")):

@@ -133,7 +133,7 @@ def build(out: Path, *, time_limit: float, k: int, lambda2: float, delta: float,
     import seaborn as sns
 
     from ...formulations.sparse_regression import ridge_fit
-    from ..figures import STYLE, _save
+    from ..style import STYLE, save as _save
 
     instance = fairness_instance(hispanic_threshold)
     X, y, names = instance.X, instance.y, np.array(instance.feature_names)

@@ -60,7 +60,7 @@ def build(out: Path, *, time_limit: float, k: int, lambda2: float) -> list[Path]
     from sklearn.linear_model import LinearRegression
 
     from ... import solve
-    from ..figures import STYLE, _save
+    from ..style import STYLE, save as _save
 
     instance = resolve_instance("communities-crime")
     X, y, names = instance.X, instance.y, np.array(instance.feature_names)
