@@ -112,6 +112,22 @@ def closure(entries: list[Path]) -> set[Path]:
     return seen
 
 
+def code_fingerprint(entries: list[Path]) -> str:
+    """sha256 (12 hex digits) of every package file reachable from ``entries``: changes when
+    any code they can execute changes (read once per process: the code a process runs)."""
+    return _fingerprint(tuple(sorted(Path(e).resolve() for e in entries)))
+
+
+@lru_cache(maxsize=None)
+def _fingerprint(entries: tuple[Path, ...]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(closure(list(entries))):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _formulation_modules(formulation_ids: set[str]) -> list[Path]:
     """The modules that define these registered formulations."""
     import inspect

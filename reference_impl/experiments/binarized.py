@@ -20,7 +20,8 @@ plus ``grace`` seconds: HiGHS 1.15 does not check its time limit during root cut
 and was seen to run 108 s on the PBO of MNIST-20 under a 5 s limit. A killed run keeps the
 status ``time_limit`` but has no incumbent, hence no accuracy.
 
-Results are cached one CSV per cell under ``cache_dir/config-<key>/`` (the key covers every
+Results are cached one CSV per cell under ``cache_dir/config-<key>/`` (the key covers the code
+that computes a cell — every module it can execute — and every
 setting except the list of sizes and ``isolate``, so runs with more sizes reuse the cells
 already done); a cached cell with an ``error`` or ``crashed`` row is run again.
 """
@@ -96,7 +97,12 @@ class ExperimentConfig:
             raise InputError(f"time_limit must be positive; got {self.time_limit}")
 
     def key(self) -> str:
+        """The settings and the code that computes a cell: a cached cell is reused only by the
+        same experiment run by the same code."""
+        from ..pipeline import code_fingerprint
+
         settings = {k: v for k, v in asdict(self).items() if k not in ("sizes", "isolate")}
+        settings["code"] = code_fingerprint([Path(__file__)])
         return hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()[:12]
 
     def cells(self) -> list[tuple[str, int, bool]]:
