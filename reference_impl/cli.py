@@ -1,21 +1,17 @@
-"""The ``miobench`` command line.
-
-    miobench list                                  formulations, equations, classes, solvers
-    miobench solve ID --instance I --solver S ...  one run, printed as a result record
-    miobench instances build|list|verify           the DVC-tracked instance library
-    miobench run --suite NAME                      a grid of runs into a Parquet results store
-    miobench report --store DIR --out reports/     Markdown + HTML report with figures
-    miobench figures list|build ID                 reproduced paper figures and tables
-    miobench bench run|check|publish|compare       asv benchmarks and regression checks
-"""
+"""The ``miobench`` command line: one sub-command per job, each documented by its ``--help``
+(``build_parser`` holds every option, its help line and its default)."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, NoReturn, Sequence
 
 from .errors import InputError, MiobenchError, writable_dir
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def parse_param(text: str, flag: str = "--param", example: str = "k=5") -> tuple[str, Any]:
@@ -55,6 +51,53 @@ def _checked_args(args, **checks) -> None:
             setattr(args, dest, check_number("--" + dest.replace("_", "-"), value, **rules))
 
 
+def _cell(value: Any) -> str:
+    """One cell on one line: tabs and line breaks become spaces, so a row stays one line."""
+    return " ".join(str(value).split())
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A listing whose first column is an id: a rich table on a terminal; otherwise (a pipe, a
+    file) a header line and one tab-separated line per row, every id whole, for grep/cut/awk."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(rich_table(title, columns, cells))
+    else:
+        _write_lines("\t".join(row) for row in [list(columns), *cells])
+
+
+def rich_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> "Table":
+    """The terminal form of a listing: the id column never wraps or folds (it keeps the width of
+    the longest id), the last column (summary, description) folds, the others wrap at spaces."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    id_width = max([len(columns[0]), *(len(row[0]) for row in rows)])
+    table.add_column(columns[0], no_wrap=True, min_width=id_width)
+    for column in columns[1:-1]:
+        table.add_column(column)
+    table.add_column(columns[-1], overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _write_lines(lines: Iterable[str]) -> None:
+    """Print ``lines``; a reader that stops early (``| head``) ends the output quietly."""
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # else the interpreter's last flush fails again
+
+
+LIST_COLUMNS = ("id", "equation", "class", "solvers", "summary")
+
+
 def cmd_list(args) -> int:
     from .api import capable_solvers
     from .registry import formulations
@@ -63,15 +106,8 @@ def cmd_list(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="miobench formulations")
-    for column in ("id", "equation", "class", "solvers", "summary"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["id"], row["equation"], row["class"], ", ".join(row["solvers"]), row["summary"])
-    Console(width=max(120, Console().width)).print(table)
+    print_table("miobench formulations", LIST_COLUMNS,
+                ((row["id"], row["equation"], row["class"], ", ".join(row["solvers"]), row["summary"]) for row in rows))
     return 0
 
 
@@ -97,8 +133,10 @@ def cmd_instances(args) -> int:
     from .instances import library
 
     if args.action == "list":
-        for instance_id, entry in library.catalogue().items():
-            print(f"{instance_id:28s} {entry.get('description', '')}")
+        if args.ids is not None:
+            raise InputError("`miobench instances list` lists the whole catalogue; it takes no --ids")
+        print_table("instance catalogue", ("id", "description"),
+                    ((instance_id, entry.get("description", "")) for instance_id, entry in library.catalogue().items()))
         return 0
     if args.action == "build":
         if args.ids is not None and not args.ids:
@@ -134,14 +172,13 @@ def cmd_run(args) -> int:
         time_limit=args.time_limit, progress=not args.quiet, memory_limit_gb=args.memory_limit_gb,
     )
     print(json.dumps(summary))
-    return 0
+    return 1 if summary.get("all_errored") else 0  # every executed run errored or crashed
 
 
 def cmd_suites(args) -> int:
     from .harness.suites import list_suites
 
-    for name, description in list_suites().items():
-        print(f"{name:16s} {description}")
+    print_table("benchmark suites", ("name", "description"), list_suites().items())
     return 0
 
 
@@ -152,6 +189,7 @@ def cmd_report(args) -> int:
     if not source.is_dir():
         raise InputError(f"{'asv results' if args.asv else 'results store'} {source} is not a folder"
                          + ("" if source.exists() else " (it does not exist)"))
+    _require_rows(args)
     writable_dir(args.out, "report folder")
     if args.asv:
         from .reports.asv_history import build_asv_report
@@ -165,24 +203,50 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _require_rows(args) -> None:
+    """An empty results store (or asv results folder) is one error line, before --out exists."""
+    if args.asv:
+        from .bench import load_results
+
+        if load_results(args.asv).empty:
+            raise InputError(f"no asv results in {args.asv}; run `miobench bench run` first")
+        return
+    import warnings
+
+    from .harness.store import ResultsStore
+
+    with warnings.catch_warnings(record=True) as skipped:
+        warnings.simplefilter("always")
+        empty = ResultsStore(args.store).load().empty
+    if empty:
+        for warning in skipped:  # say why the files there gave no rows
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        raise InputError(f"results store {args.store} has no rows; "
+                         f"run `miobench run --suite NAME --store {args.store}` first")
+
+
 def cmd_figures(args) -> int:
     from .reports.paper import build_figure, figures
 
     if args.action == "list":
-        for figure in figures().values():
-            print(f"{figure.id:24s} {figure.paper}: {figure.title}")
+        if args.ids:
+            raise InputError("`miobench figures list` lists every figure; it takes no ids")
+        print_table("reproduced paper figures", ("id", "paper", "title"),
+                    ((figure.id, figure.paper, figure.title) for figure in figures().values()))
         return 0
     if not args.ids:
         raise InputError("`miobench figures build` needs one or more figure ids (see `miobench figures list`)")
+    if args.out and len(args.ids) > 1:
+        raise InputError("--out takes a single figure id; with several, each goes to reports/figures/<id>")
     from .reports.paper import check_params, get_figure
 
     params = _params(args.param, "--param", "time_limit=10")
     for figure_id in args.ids:  # every id and parameter checked before any figure is built
         check_params(get_figure(figure_id), params, setting=args.setting)
-    if args.out and len(args.ids) == 1:
+    if args.out:
         writable_dir(args.out, "figure folder")
     for figure_id in args.ids:
-        for path in build_figure(figure_id, args.out if len(args.ids) == 1 else None, setting=args.setting,
+        for path in build_figure(figure_id, args.out, setting=args.setting,
                                  skip_missing_data=args.skip_missing_data, **params):
             print(path)
     return 0
@@ -210,77 +274,181 @@ def cmd_bench(args) -> int:
     return 1 if regressions else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="miobench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+Benchmarks for mixed-integer optimisation (MIO) in responsible machine learning: list the
+formulations, solve one on one instance, build the instance library, run suites of runs into
+a Parquet results store, and write reports and the papers' figures from them."""
 
-    p = sub.add_parser("list", help="list registered formulations")
-    p.add_argument("--json", action="store_true")
+EPILOG = """\
+examples:
+  miobench list                                   # formulations: id, equation, class, solvers
+  miobench solve sparse_regression.perspective --instance synreg-n100-p20-k5 \\
+      --solver scip --time-limit 30 --param k=5 --param lambda2=0.1 --json
+  miobench solve sparse_regression.best_subset --instance my_data.npz --param k=4
+  miobench instances list                         # the instance catalogue (also: build, verify)
+  miobench suites                                 # benchmark suites
+  miobench run --suite default                    # grid -> results/default (resumable)
+  miobench report --store results/default --out reports/default
+
+`miobench COMMAND --help` shows a command's options and their defaults. Listings are tables
+on a terminal and tab-separated lines, a header first, in a pipe or file. Bad input gives one
+error line and exit status 2."""
+
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that points at ``--help`` after a usage error (exit status 2, as always)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _command(sub, name: str, summary: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=summary, description=description, epilog=epilog, formatter_class=RAW)
+
+
+def _add_list(sub) -> None:
+    p = _command(sub, "list", "list the registered formulations", """\
+Every registered formulation: id, equation (the tutorial's numbering), problem class, the
+solvers that can take it, and a summary. A table on a terminal; in a pipe or file a header
+line and one tab-separated line per formulation (miobench list | grep fairness).""")
+    p.add_argument("--json", action="store_true", help="print the formulations as a JSON list instead")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("solve", help="solve one formulation on one instance")
-    p.add_argument("formulation")
-    p.add_argument("--instance", required=True, help="catalogue id or .npz path")
-    p.add_argument("--solver", default="scip")
-    p.add_argument("--time-limit", type=float, default=60.0)
-    p.add_argument("--rel-gap", type=float, default=1e-4)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="hyperparameter (repeatable)")
+
+def _add_solve(sub) -> None:
+    p = _command(sub, "solve", "solve one formulation on one instance", """\
+Solve one formulation on one instance and print the result record: status, objective
+(re-evaluated by the formulation's evaluator), bound, gap, times, nodes, ...""", """\
+examples:
+  miobench solve sparse_regression.perspective --instance synreg-n100-p20-k5 --param k=5 --json
+  miobench solve kglm.perspective --instance kglm-ls-n100-p100-k5 --solver bnb \\
+      --option batch_size=1 --param k=5 --param M=2""")
+    p.add_argument("formulation", help="formulation id (see `miobench list`)")
+    p.add_argument("--instance", required=True,
+                   help="catalogue id (see `miobench instances list`) or the path of an .npz file of arrays X, y, ...")
+    p.add_argument("--solver", default="scip", help="highs, scip, gurobi, or a formulation's native solver "
+                   "(bnb, kscan; `miobench list` shows which solvers take which formulation) (default: %(default)s)")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
+                   help="solver time limit in seconds (default: %(default)s)")
+    p.add_argument("--rel-gap", type=float, default=1e-4, metavar="GAP",
+                   help="relative gap at which the solver stops and the run counts as optimal (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="solver threads (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="solver random seed (default: %(default)s)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="hyperparameter, repeatable, e.g. --param k=5 (default: none, the formulation's own "
+                        "defaults; required ones such as k must be given)")
     p.add_argument("--option", action="append", metavar="NAME=VALUE",
-                   help="solver option (repeatable), e.g. --option batch_size=1 for bnb")
+                   help="solver option, repeatable, e.g. --option batch_size=1 for bnb (default: none, the "
+                        "solver's own settings)")
     p.add_argument("--root", action="store_true", help="also solve the continuous (root) relaxation")
     p.add_argument("--json", action="store_true", help="print the result record as JSON")
     p.set_defaults(func=cmd_solve)
 
-    p = sub.add_parser("instances", help="build, list or verify the instance library")
-    p.add_argument("action", choices=["build", "list", "verify"])
-    p.add_argument("--out", default=None, help="library directory (default instances/data)")
-    p.add_argument("--ids", nargs="*", help="only these catalogue ids")
-    p.add_argument("--strict", action="store_true", help="fail if real data is missing")
+
+def _add_instances(sub) -> None:
+    p = _command(sub, "instances", "build, list or verify the instance library", """\
+list: the instance catalogue (id, description); build: generate or fetch the instance files
+and their manifest; verify: check every file against the manifest's sha256.""")
+    p.add_argument("action", choices=["build", "list", "verify"], help="what to do (see above)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="library folder (default: $MIOBENCH_INSTANCE_DIR, else instances/data)")
+    p.add_argument("--ids", nargs="*", metavar="ID",
+                   help="build only these catalogue ids (default: the whole catalogue)")
+    p.add_argument("--strict", action="store_true", help="fail when real data is missing instead of skipping it")
     p.set_defaults(func=cmd_instances)
 
-    p = sub.add_parser("run", help="run a suite into a results store")
-    p.add_argument("--suite", default="default")
-    p.add_argument("--store", default=None, help="results directory (default results/<suite>)")
-    p.add_argument("--grace", type=float, default=None, help="seconds past the time limit before a run is killed")
-    p.add_argument("--time-limit", type=float, default=None, help="override the suite's time limit")
-    p.add_argument("--memory-limit-gb", type=float, default=None)
+
+def _add_run(sub) -> None:
+    p = _command(sub, "run", "run a suite into a results store", """\
+Run every (formulation, solver, instance, hyperparameters, repeat) of a suite, each in its own
+process, into a Parquet results store. Resumable: runs already in the store are skipped.
+Prints a JSON summary at the end.""")
+    p.add_argument("--suite", default="default",
+                   help="suite name (see `miobench suites`) or the path of a suite .yaml file (default: %(default)s)")
+    p.add_argument("--store", default=None, metavar="DIR", help="results folder (default: results/<suite name>)")
+    p.add_argument("--grace", type=float, default=None, metavar="SECONDS",
+                   help="seconds past the time limit before a run is killed (default: the suite's grace, "
+                        "30 unless the suite says otherwise)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="time limit of every run, overriding the suite's (default: the suite's time limits)")
+    p.add_argument("--memory-limit-gb", type=float, default=None, metavar="GB",
+                   help="memory limit of each run in GB (default: the suite's memory_limit_gb, 8 GB unless the "
+                        "suite says otherwise)")
     p.add_argument("--retry-failed", action="store_true", help="re-run rows that crashed or errored")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("suites", help="list the benchmark suites")
+
+def _add_suites(sub) -> None:
+    p = _command(sub, "suites", "list the benchmark suites", """\
+The benchmark suites that `miobench run --suite NAME` takes: name and description. A table on
+a terminal; tab-separated lines, a header first, in a pipe or file.""")
     p.set_defaults(func=cmd_suites)
 
-    p = sub.add_parser("report", help="write reports from a results store")
-    p.add_argument("--store", default="results/default")
-    p.add_argument("--out", default="reports/default")
-    p.add_argument("--title", default=None)
+
+def _add_report(sub) -> None:
+    p = _command(sub, "report", "write a report from a results store", """\
+Write a Markdown and HTML report (tables and figures: status counts, gaps, times,
+formulation strength) from a results store, or from asv results with --asv.""")
+    p.add_argument("--store", default="results/default", metavar="DIR",
+                   help="results store to report on (default: %(default)s)")
+    p.add_argument("--out", default="reports/default", metavar="DIR",
+                   help="folder the report is written to, created if needed (default: %(default)s)")
+    p.add_argument("--title", default=None, help="report title (default: 'miobench report: <store folder name>')")
     p.add_argument("--asv", default=None, metavar="RESULTS_DIR",
-                   help="report asv results over commits instead (e.g. .asv/results)")
+                   help="report asv results over commits from this folder instead, e.g. .asv/results "
+                        "(default: none, report the results store)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("figures", help="list or build reproduced paper figures")
-    p.add_argument("action", choices=["list", "build"])
-    p.add_argument("ids", nargs="*")
-    p.add_argument("--out", default=None, help="output folder (default reports/figures/<id>)")
-    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="figure parameter (repeatable)")
+
+def _add_figures(sub) -> None:
+    p = _command(sub, "figures", "list or build reproduced paper figures", """\
+list: the reproduced figures and tables (id, paper, title); build ID...: run their experiments
+and write each into reports/figures/<id>/.""", """\
+examples:
+  miobench figures list
+  miobench figures build tutorial.fig2 --setting paper""")
+    p.add_argument("action", choices=["list", "build"], help="what to do (see above)")
+    p.add_argument("ids", nargs="*", metavar="ID", help="for build: figure ids (see `miobench figures list`)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder, with a single id (default: reports/figures/<id>)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="figure parameter, repeatable (default: none, the setting's values)")
     p.add_argument("--setting", choices=["quick", "paper"], default="quick",
-                   help="quick (default, the pipeline's) or paper (the paper's limits and grids)")
+                   help="quick (the pipeline's short limits) or paper (the paper's limits and grids) "
+                        "(default: %(default)s)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="write a note instead of failing when the figure's data is unavailable")
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("bench", help="asv benchmarks: run, check, publish, compare BASE HEAD")
-    p.add_argument("action", choices=["run", "check", "publish", "compare"])
-    p.add_argument("commits", nargs="*", help="for compare: BASE HEAD (commit hashes or prefixes)")
-    p.add_argument("--quick", action="store_true", help="run each benchmark once")
-    p.add_argument("--bench", default=None, help="regular expression selecting benchmarks")
-    p.add_argument("--factor", type=float, default=1.2, help="slowdown factor that counts as a regression")
-    p.add_argument("--results", default=".asv/results")
-    p.add_argument("--machine", default=None)
+
+def _add_bench(sub) -> None:
+    p = _command(sub, "bench", "asv benchmarks: run, check, publish, compare BASE HEAD", """\
+run: asv on the current commit (results under .asv/results); check: asv check; publish: asv's
+HTML pages; compare BASE HEAD: slowdowns between two commits' results (exit status 1 if any).""")
+    p.add_argument("action", choices=["run", "check", "publish", "compare"], help="what to do (see above)")
+    p.add_argument("commits", nargs="*", metavar="COMMIT", help="for compare: BASE HEAD (commit hashes or prefixes)")
+    p.add_argument("--quick", action="store_true", help="for run: run each benchmark once")
+    p.add_argument("--bench", default=None, metavar="REGEX",
+                   help="for run: regular expression selecting benchmarks (default: all)")
+    p.add_argument("--factor", type=float, default=1.2,
+                   help="for compare: slowdown factor that counts as a regression (default: %(default)s)")
+    p.add_argument("--results", default=".asv/results", metavar="DIR",
+                   help="for compare: asv results folder (default: %(default)s)")
+    p.add_argument("--machine", default=None,
+                   help="for compare: the asv machine whose results are compared (default: any; needed when "
+                        "a commit has results from several machines)")
     p.set_defaults(func=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="miobench", description=DESCRIPTION, epilog=EPILOG, formatter_class=RAW)
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+    for add in (_add_list, _add_solve, _add_instances, _add_run, _add_suites, _add_report, _add_figures, _add_bench):
+        add(sub)
     return parser
 
 

@@ -174,10 +174,11 @@ def best_objectives(frame: pd.DataFrame) -> pd.Series:
     """Best evaluator-confirmed objective per problem over all runs (the least for minimisation,
     the greatest for maximisation: the formulation's ``sense``)."""
     feasible = frame[frame["objective"].notna()]
-    signed = feasible["objective"] * np.where(_senses(feasible) == "max", -1.0, 1.0)
-    best = signed.groupby(feasible["problem"]).min()
-    flip = feasible.groupby("problem").apply(lambda g: (_senses(g) == "max").any(), include_groups=False)
-    return best * np.where(flip.reindex(best.index).fillna(False), -1.0, 1.0)
+    if feasible.empty:
+        return pd.Series(dtype=float, name="objective")
+    sign = pd.Series(np.where(_senses(feasible) == "max", -1.0, 1.0), index=feasible.index)
+    best = (feasible["objective"] * sign).groupby(feasible["problem"]).min()
+    return best * sign.groupby(feasible["problem"]).min()  # -1 where the problem is a maximisation
 
 
 def _senses(frame: pd.DataFrame) -> np.ndarray:
