@@ -18,6 +18,10 @@ A suite file (``suites/<name>.yaml`` in this package, or any path) looks like::
 
 A solver entry is a name or ``{solver: NAME, options: {...}}`` (solver options, e.g. the
 native solver's batch size: ``{solver: bnb, options: {batch_size: 1}}``).
+
+:func:`validate_suite` checks a suite's structure, ids and settings; what only the expanded
+runs tell (each instance, each run's hyperparameters against its formulation, each solver's
+options) is checked by :mod:`reference_impl.harness.preflight` before the first run starts.
 """
 from __future__ import annotations
 
