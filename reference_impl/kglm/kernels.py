@@ -206,6 +206,14 @@ if HAVE_NUMBA:
                 tk[i] = nxt
 
 
+def _c(a: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+    """``a`` as a C-contiguous array of ``dtype`` (itself when it already is one): each
+    compiled pass then has a single signature, which :func:`~.api.warm_up` compiles (or loads
+    from numba's cache) before any timed solve, instead of a new one compiling inside it for
+    a Fortran-ordered operand."""
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
 def _rowvec(t: Any, B: int) -> np.ndarray:
     return np.array(np.broadcast_to(np.asarray(t, dtype=np.float64).reshape(-1), (B,)))
 
@@ -235,11 +243,12 @@ def prox_step_cpu(Y: np.ndarray, G: np.ndarray, t: Any, in1: np.ndarray, free: n
     tv = _rowvec(t, B)
     V = np.empty((B, p))
     A = np.empty((B, p))
-    _grad_step_nb(Y, G, tv, free, V, A)
+    free = _c(free, np.bool_)
+    _grad_step_nb(_c(Y), _c(G), tv, free, V, A)
     A.sort(axis=1)
     m = np.count_nonzero(free, axis=1)
     out = np.empty((B, p))
-    _prox_rows_nb(V, A, m, tv, in1, free, np.asarray(kf, dtype=np.int64), float(lam2),
+    _prox_rows_nb(V, A, m, tv, _c(in1, np.bool_), free, np.asarray(kf, dtype=np.int64), float(lam2),
                   float(M), out)
     return out
 
@@ -250,14 +259,14 @@ def extrapolate_cpu(x: np.ndarray, xprev: np.ndarray, Lx: np.ndarray, Lxprev: np
     m = (t_{k-1} - 1) / t_k per row, in one compiled pass."""
     Y = np.empty(x.shape)
     LY = np.empty(Lx.shape)
-    _extrapolate_nb(x, xprev, Lx, Lxprev, tk, tkp, Y, LY)
+    _extrapolate_nb(_c(x), _c(xprev), _c(Lx), _c(Lxprev), _c(tk), _c(tkp), Y, LY)
     return Y, LY
 
 
 def restart_cpu(Y: np.ndarray, xn: np.ndarray, x: np.ndarray, tk: np.ndarray,
                 tkp: np.ndarray) -> None:
     """Gradient restart test (O'Donoghue & Candes) and momentum update, in place on tk/tkp."""
-    _restart_nb(Y, xn, x, tk, tkp)
+    _restart_nb(_c(Y), _c(xn), _c(x), tk, tkp)
 
 
 def theta_rows_cpu(A: np.ndarray, m: np.ndarray, kf: np.ndarray, sigma: Any, lam2: float,
