@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from . import __version__
-from .errors import MiobenchError
+from .errors import InputError, MiobenchError
 from .formulations.base import FEASIBILITY_TOL, Formulation
 from .instances import resolve_instance
 from .instances.instance import Instance
@@ -20,6 +23,7 @@ from .provenance import git_commit, machine
 from .record import ResultRecord, relative_gap
 from .registry import get_formulation
 from .solvers import SolverOutcome, check_solver_name, relaxation_bound, solve_model
+from .solvers.options import check_solver_options
 
 #: Slack on top of the requested relative gap before a solver's optimality claim is refuted:
 #: solvers accept each constraint to a feasibility tolerance of ~1e-6, and over the n epigraph
@@ -61,6 +65,7 @@ def solve(
     root_relaxation: bool = False,
     solver_options: dict[str, Any] | None = None,
     warm_start: dict[str, Any] | None = None,
+    verbose: bool = False,
     **hyperparameters: Any,
 ) -> ResultRecord:
     """Solve ``formulation_id`` on ``instance`` and return the evaluated result record.
@@ -72,12 +77,12 @@ def solve(
     ``warm_start`` maps model variable names (as in the formulation's solution, e.g. ``z``)
     to arrays of starting values; their discrete part is handed to the solver. Bad input
     raises a :class:`MiobenchError` with one clear message; solver trouble (unsupported
-    class, missing package, license limits, time limit) is a status.
+    class, missing package, license limits, time limit) is a status. Nothing is printed on
+    stdout or stderr unless ``verbose`` asks for the solver's log (the root relaxation, when
+    asked for, is always solved quietly).
     """
     entered = time.perf_counter()  # wall_seconds counts from here; checks and loading are prepare_seconds
-    from collections.abc import Mapping
-
-    from .errors import InputError, check_run_settings
+    from .errors import check_run_settings
 
     if not isinstance(formulation_id, str):
         raise InputError(f"formulation_id must be a formulation id string (see `miobench list`); got {formulation_id!r}")
@@ -85,15 +90,20 @@ def solve(
         raise InputError(f"solver must be a solver name string (e.g. 'scip'); got {solver!r}")
     formulation = get_formulation(formulation_id)
     check_solver_name(solver, formulation.native_solvers)
-    settings = check_run_settings(time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed, repeat=repeat)
+    settings = check_run_settings(time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed, repeat=repeat,
+                                  required=True)
     time_limit, rel_gap, threads, seed, repeat = (settings[k] for k in ("time_limit", "rel_gap", "threads", "seed", "repeat"))
     if solver_options is not None and not (isinstance(solver_options, Mapping)
                                            and all(isinstance(k, str) for k in solver_options)):
         raise InputError(f"solver_options must be a mapping of option names to values; got {solver_options!r}")
     if warm_start is not None and not (isinstance(warm_start, Mapping) and all(isinstance(k, str) for k in warm_start)):
         raise InputError(f"warm_start must be a mapping of variable names to arrays; got {type(warm_start).__name__}")
-    if not isinstance(root_relaxation, (bool, int)):
-        raise InputError(f"root_relaxation must be true or false; got {root_relaxation!r}")
+    warm_start = _checked_start(warm_start)
+    for name, flag in (("root_relaxation", root_relaxation), ("verbose", verbose)):
+        if not isinstance(flag, (bool, int)):
+            raise InputError(f"{name} must be true or false; got {flag!r}")
+    if solver not in formulation.native_solvers:  # native solvers check their own options
+        check_solver_options(solver, solver_options or {})
     inst: Instance = resolve_instance(instance)
     params = formulation.validate(inst, dict(hyperparameters))
     record = ResultRecord(
@@ -114,7 +124,7 @@ def solve(
     if solver in formulation.native_solvers:
         outcome, solution = formulation.solve_native(
             solver, inst, params, time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed,
-            solver_options=solver_options,
+            solver_options=solver_options, verbose=bool(verbose),
         )
         record.build_seconds = float(outcome.extra.pop("build_seconds", 0.0))  # e.g. kernel compilation
         model = None
@@ -128,7 +138,7 @@ def solve(
             record.extra["warm_start"] = sorted(warm_start)
         outcome = solve_model(model, solver, problem_class=problem_class, time_limit=time_limit,
                               rel_gap=rel_gap, threads=threads, seed=seed, options=solver_options,
-                              warm_start=bool(warm_start))
+                              warm_start=bool(warm_start), verbose=bool(verbose))
         solution = formulation.extract(model, inst, params) if outcome.has_solution else None
     _fill_from_outcome(record, formulation, inst, params, outcome, solution)
     if root_relaxation and model is None and outcome.extra.get("root_bound") is not None:
@@ -144,18 +154,31 @@ def solve(
     return record
 
 
-def _set_start(model, start: dict[str, Any]) -> None:
-    """Give the model's indexed variables the starting values of ``start`` (by name)."""
-    import numpy as np
-    import pyomo.environ as pyo
+def _checked_start(start: Mapping[str, Any] | None) -> dict[str, np.ndarray] | None:
+    """The warm start as flat float arrays; one :class:`InputError` for values that are not
+    numbers or not finite (a NaN or infinite start is a mistake, never a hint to a solver)."""
+    if start is None:
+        return None
+    checked = {}
+    for name, values in start.items():
+        try:
+            array = np.asarray(values, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise InputError(f"warm start {name!r} must be an array of numbers; got {values!r}") from None
+        if not np.all(np.isfinite(array)):
+            raise InputError(f"warm start {name!r} contains NaN or infinite values; give finite starting values")
+        checked[name] = array
+    return checked
 
-    from .errors import InputError
+
+def _set_start(model, start: dict[str, np.ndarray]) -> None:
+    """Give the model's indexed variables the starting values of ``start`` (by name)."""
+    import pyomo.environ as pyo
 
     for name, values in start.items():
         component = model.component(name)
         if not isinstance(component, pyo.Var):
             raise InputError(f"warm start names {name!r}, which is not a variable of the model")
-        values = np.asarray(values, dtype=float).reshape(-1)
         if len(values) != len(component):
             raise InputError(f"warm start {name!r} has {len(values)} values; the model has {len(component)}")
         for index, value in zip(component, values):

@@ -71,8 +71,21 @@ def check_number(name: str, value, *, integer: bool = False, minimum: float | No
 MAX_SEED = 2**31 - 1
 
 
-def check_run_settings(*, time_limit=None, rel_gap=None, threads=None, seed=None, repeat=None) -> dict:
-    """The settings every run shares, validated (``None`` = not given); returns them converted."""
+#: what each run setting must be, for the error on a missing one
+_RUN_SETTINGS = {"time_limit": "a positive number of seconds (runs are always bounded)",
+                 "rel_gap": "a number >= 0 (relative gap tolerance)", "threads": "an integer >= 1",
+                 "seed": "an integer >= 0", "repeat": "an integer >= 0"}
+
+
+def check_run_settings(*, time_limit=None, rel_gap=None, threads=None, seed=None, repeat=None,
+                       required: bool = False) -> dict:
+    """The settings every run shares, validated and converted. ``None`` means "not given":
+    skipped, or with ``required`` an :class:`InputError` (``time_limit=None`` does not mean "no limit")."""
+    given = {"time_limit": time_limit, "rel_gap": rel_gap, "threads": threads, "seed": seed, "repeat": repeat}
+    if required:
+        missing = next((name for name, value in given.items() if value is None), None)
+        if missing:
+            raise InputError(f"{missing} must be {_RUN_SETTINGS[missing]}; got None")
     checked = {}
     if time_limit is not None:
         checked["time_limit"] = check_number("time_limit", time_limit, positive=True, hint=" (seconds)")

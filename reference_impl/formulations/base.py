@@ -11,6 +11,7 @@ A formulation knows how to
 from __future__ import annotations
 
 import math
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -129,8 +130,15 @@ MAX_BIG_M = 1e12
 
 
 def _number(value: Any, name: str, what: str = "a number") -> float:
+    """``value`` as a float: a Python or NumPy number, or a 0-d numeric array. Booleans and
+    strings are refused, not converted (``k='3'`` is a mistake that would also change the
+    run's identity)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
     if isinstance(value, (bool, np.bool_)):
         raise InputError(f"hyperparameter {name} must be {what}, not a boolean; got {value!r}")
+    if not isinstance(value, numbers.Real):
+        raise InputError(f"hyperparameter {name} must be {what}, not {type(value).__name__}; got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError, OverflowError):

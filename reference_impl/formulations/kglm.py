@@ -39,6 +39,8 @@ from .sparse_classification import add_logistic_epigraph, add_scores, logistic_t
 from .base import Evaluation, Formulation, as_float, as_int
 
 LOSSES = ("squared", "logistic")
+#: the solver options of the native solver ``bnb`` (keyword arguments of ``reference_impl.kglm.solve``)
+BNB_OPTIONS = ("backend", "batch_size", "node_limit", "beam_width", "max_iter", "dive_every")
 
 
 def glm_objective(X: np.ndarray, y: np.ndarray, beta: np.ndarray, loss: str, lambda2: float) -> float:
@@ -57,11 +59,14 @@ LABEL_NOTE = "logistic labels {0, 1} mapped to {-1, +1} (0 -> -1)"
 
 def glm_data(instance: Instance, loss: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """``(X, y, mapped)``: the instance's data with logistic labels {0, 1} mapped 0 → −1
-    (``mapped`` tells whether that happened); InputError for other labels."""
+    (``mapped`` tells whether that happened); InputError for other labels or a single class."""
     X, y = check_xy(instance)
     if loss != "logistic":
         return X, y, False
     labels = set(np.unique(y).tolist())
+    if len(labels) == 1:
+        raise InputError(f"logistic loss needs both classes in y (labels -1 and +1, or 0 and 1); "
+                         f"every label is {labels.pop()!r}")
     if labels <= {-1.0, 1.0}:
         return X, y, False
     if labels <= {0.0, 1.0}:
@@ -185,8 +190,10 @@ class KGLMPerspective(Formulation):
         return Evaluation(objective=objective, violations=violations, info=info)
 
     def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float,
-                     rel_gap: float, threads: int, seed: int, solver_options: dict[str, Any] | None = None):
-        """Run the batched branch and bound (``reference_impl.kglm.solve``)."""
+                     rel_gap: float, threads: int, seed: int, solver_options: dict[str, Any] | None = None,
+                     verbose: bool = False):
+        """Run the batched branch and bound (``reference_impl.kglm.solve``); it prints its
+        progress only with ``verbose``."""
         from .. import __version__
         from ..kglm import KGLMInputError, solve as kglm_solve, warm_up as kglm_warm_up
         from ..kglm.backend import GPUUnavailableError
@@ -194,16 +201,15 @@ class KGLMPerspective(Formulation):
         if solver != "bnb":
             return super().solve_native(solver, instance, params)
         options = {"backend": "numpy", "batch_size": 256, **(solver_options or {})}
-        allowed = {"backend", "batch_size", "node_limit", "beam_width", "max_iter", "dive_every"}
-        unknown = sorted(set(options) - allowed)
+        unknown = sorted(set(options) - set(BNB_OPTIONS))
         if unknown:
-            raise InputError(f"bnb has no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(allowed))}")
+            raise InputError(f"bnb has no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(BNB_OPTIONS))}")
         X, y, _ = glm_data(instance, params["loss"])
         try:
             # the kernels' JIT (or numba cache load) is build time, as a Pyomo model's build is
             build_seconds = kglm_warm_up(options["backend"])
             result = kglm_solve(X, y, k=params["k"], loss=params["loss"], lambda2=params["lambda2"], M=params["M"],
-                                time_limit=time_limit, gap_tol=rel_gap, seed=seed, **options)
+                                time_limit=time_limit, gap_tol=rel_gap, seed=seed, verbose=verbose, **options)
         except GPUUnavailableError as exc:
             return SolverOutcome("not_installed", message=str(exc)), None
         except KGLMInputError as exc:

@@ -13,7 +13,8 @@ Supported parameter ranges
   is rejected.
 * ``M``: > 0, ``float("inf")`` allowed.
 * ``X``: finite 2-D array with n >= 2 rows and no constant (zero-variance) column; ``y``
-  finite, length n.  Entries whose squares overflow float64 (magnitudes above ``1e150``,
+  finite, length n (logistic loss: labels -1/+1 or 0/1, both classes present).  Entries
+  whose squares overflow float64 (magnitudes above ``1e150``,
   or sums of squares that are not finite) are rejected: rescale such data first.
 * Scalars may be Python or NumPy numbers, or 0-d arrays.
 """
@@ -165,6 +166,10 @@ def validate_problem(
 
 def _logistic_labels(y: np.ndarray) -> np.ndarray:
     vals = np.unique(y)
+    if vals.size < 2:
+        raise KGLMInputError(
+            f"logistic loss needs both classes in y (labels -1 and +1, or 0 and 1); "
+            f"every label is {float(vals[0])!r}")
     if np.all(np.isin(vals, (-1.0, 1.0))):
         return y
     if np.all(np.isin(vals, (0.0, 1.0))):

@@ -3,15 +3,17 @@ interfaces: ``highs``, ``scip_direct``, ``gurobi_persistent``, ``gurobi_direct_m
 from __future__ import annotations
 
 import contextlib
-import os
 import io
 import logging
 import math
+import os
 import time
 import warnings
+from collections.abc import Iterator
 
 from ..errors import UnknownIdError
 from .outcome import SolverOutcome
+from .quiet import fds_to, silenced_output
 from .spec import PYOMO_SOLVERS, is_installed, solver_version, supports
 
 _TERMINATION_TO_STATUS = {
@@ -34,69 +36,68 @@ _TERMINATION_TO_STATUS = {
 _NODE_KEYS = ("NNodes", "NodeCount", "mip_node_count")
 
 
-#: Solver logs are switched off: Pyomo captures solver output through a pipe that a Python
-#: thread drains, and SCIP writes to it while holding the GIL, so a long log (or a burst of
-#: warnings, which SCIP prints at every verbosity level) fills the pipe and deadlocks
-#: (seen with Pyomo 6.10 / pyscipopt 6.3). SCIP is therefore also made quiet at the source
-#: (:class:`_QuietScip`).
-_QUIET = {"scip": {"display/verblevel": 0}, "gurobi": {"OutputFlag": 0}, "highs": {"output_flag": False}}
+#: Solver logs are off unless a caller asks for them (``verbose``): Pyomo captures solver
+#: output through a pipe that a Python thread drains, and SCIP writes to it while holding the
+#: GIL, so a long log (or a burst of warnings, which SCIP prints at every verbosity level)
+#: fills the pipe and deadlocks (seen with Pyomo 6.10 / pyscipopt 6.3). SCIP therefore never
+#: writes into that pipe (:class:`_ScipModel`).
+_LOG = {"scip": ("display/verblevel", 0, 4), "gurobi": ("OutputFlag", 0, 1), "highs": ("output_flag", False, True)}
 
 
-class _QuietModel:
+class _ScipModel:
     """A pyscipopt model that cannot write into Pyomo's output pipe.
 
     ``hideOutput(quiet=False)`` (which Pyomo's scip_direct calls before every optimize) is
-    ignored, and ``optimize`` runs with file descriptors 1 and 2 pointed at /dev/null: SoPlex,
-    SCIP's LP solver, writes some warnings straight to std::cout, past SCIP's message
-    handler, and would otherwise fill the pipe. Everything else is forwarded."""
+    ignored, and ``optimize`` runs with file descriptors 1 and 2 pointed at ``log_fds`` (the
+    caller's own stdout/stderr, saved before Pyomo's capture, when the log is wanted) or at
+    /dev/null: SoPlex, SCIP's LP solver, writes some warnings straight to std::cout, past
+    SCIP's message handler, and would otherwise fill the pipe. Everything else is forwarded."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, log_fds: tuple[int, int] | None) -> None:
         self._model = model
-        model.hideOutput(True)
+        self._log_fds = log_fds
+        model.hideOutput(log_fds is None)
 
     def hideOutput(self, quiet: bool = True) -> None:  # noqa: N802 (pyscipopt's name)
-        self._model.hideOutput(True)
+        self._model.hideOutput(self._log_fds is None)
 
     def optimize(self):
-        saved = [os.dup(1), os.dup(2)]
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
+        with (fds_to(*self._log_fds) if self._log_fds else silenced_output()):
             return self._model.optimize()
-        finally:
-            _flush_c_stdio()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in (*saved, devnull):
-                os.close(fd)
 
     def __getattr__(self, name):
         return getattr(self._model, name)
 
 
-def _flush_c_stdio() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):  # pragma: no cover - non-glibc platforms
-        pass
-
-
-def _quiet_scip_interface():
+def _scip_interface(log_fds: tuple[int, int] | None):
     from pyomo.contrib.solver.solvers.scip.scip_direct import ScipDirect
 
-    class _QuietScip(ScipDirect):
+    class _ScipDirect(ScipDirect):
         def _create_solver_model(self, model, config):
             scip_model, loader, has_obj = super()._create_solver_model(model, config)
-            return _QuietModel(scip_model), loader, has_obj
+            return _ScipModel(scip_model, log_fds), loader, has_obj
 
-    return _QuietScip()
+    return _ScipDirect()
 
 
-def _solver_options(solver: str, seed: int | None) -> dict:
-    options = dict(_QUIET[solver])
+@contextlib.contextmanager
+def _own_fds(wanted: bool) -> Iterator[tuple[int, int] | None]:
+    """Duplicates of this process's fds 1 and 2 (``None`` unless ``wanted``): where a
+    verbose SCIP writes its log, out of reach of Pyomo's capture."""
+    if not wanted:
+        yield None
+        return
+    fds = (os.dup(1), os.dup(2))
+    try:
+        yield fds
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _solver_options(solver: str, seed: int | None, verbose: bool = False) -> dict:
+    name, off, on = _LOG[solver]
+    options = {name: on if verbose else off}
     if seed is not None:
         options[{"scip": "randomization/randomseedshift", "gurobi": "Seed", "highs": "random_seed"}[solver]] = int(seed)
     return options
@@ -118,6 +119,7 @@ def solve_model(
     load_solution: bool = True,
     options: dict | None = None,
     warm_start: bool = False,
+    verbose: bool = False,
 ) -> SolverOutcome:
     """Solve ``model`` and report what the solver said; never raises for solver trouble.
 
@@ -127,6 +129,8 @@ def solve_model(
     Variable values of the incumbent are loaded into ``model`` when one exists. With
     ``warm_start`` the current values of the model's discrete variables are handed to the
     solver as a (partial) starting solution (SCIP and Gurobi; HiGHS ignores it).
+    The solver's log is printed (on this process's stdout) only with ``verbose``; otherwise
+    nothing reaches stdout or stderr.
     """
     if solver not in PYOMO_SOLVERS:
         raise UnknownIdError(f"unknown solver {solver!r}; known: {', '.join(PYOMO_SOLVERS)}")
@@ -145,7 +149,6 @@ def solve_model(
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     name = PYOMO_SOLVERS[solver].pyomo_names[problem_class]
-    interface = _quiet_scip_interface() if name == "scip_direct" else SolverFactory(name)
     start = time.perf_counter()
     settled: list = []
     if name == "scip_direct":  # SCIP cannot take a constraint without variables (HiGHS/Gurobi can)
@@ -156,8 +159,11 @@ def solve_model(
         for con in settled:
             con.deactivate()
     try:
-        return _solve(model, solver, interface, version, start, time_limit=time_limit, rel_gap=rel_gap,
-                      threads=threads, seed=seed, load_solution=load_solution, options=options, warm_start=warm_start)
+        with _own_fds(verbose and name == "scip_direct") as log_fds:
+            interface = _scip_interface(log_fds) if name == "scip_direct" else SolverFactory(name)
+            return _solve(model, solver, interface, version, start, time_limit=time_limit, rel_gap=rel_gap,
+                          threads=threads, seed=seed, load_solution=load_solution, options=options,
+                          warm_start=warm_start, verbose=verbose)
     finally:
         for con in settled:
             con.activate()
@@ -201,18 +207,20 @@ def _has_free_variable(expr) -> bool:
 
 
 def _solve(model, solver, interface, version, start, *, time_limit, rel_gap, threads, seed, load_solution, options,
-           warm_start) -> SolverOutcome:
-    log = io.StringIO()
+           warm_start, verbose) -> SolverOutcome:
     extra_config = {"warmstart_discrete_vars": True} if warm_start and solver in ("scip", "gurobi") else {}
+    # verbose: Pyomo tees the log to sys.stdout (SCIP writes to the real fds itself, see _ScipModel)
+    tee = verbose and solver != "scip"
     try:
-        with _quiet_pyomo(), contextlib.redirect_stdout(log):
+        with _quiet_pyomo(), (contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())):
             results = interface.solve(
                 model,
                 **extra_config,
+                tee=tee,
                 time_limit=float(time_limit),
                 rel_gap=float(rel_gap),
                 threads=int(threads),
-                solver_options={**_solver_options(solver, seed), **(options or {})},
+                solver_options={**_solver_options(solver, seed, verbose), **(options or {})},
                 load_solutions=False,
                 raise_exception_on_nonoptimal_result=False,
             )

@@ -57,20 +57,25 @@ def is_installed(name: str) -> bool:
 
 @lru_cache(maxsize=None)
 def solver_version(name: str) -> str:
-    """Version string of the solver library (and its Python binding)."""
+    """Version string of the solver library (and its Python binding). Prints nothing: no
+    HiGHS instance is made (its first construction prints a banner on fd 1), and SCIP's probe
+    model runs with the output descriptors silenced."""
     if not is_installed(name):
         return ""
     try:
         if name == "scip":
             import pyscipopt
 
-            model = pyscipopt.Model()
-            core = f"{model.getMajorVersion()}.{model.getMinorVersion()}.{model.getTechVersion()}"
+            from .quiet import silenced_output
+
+            with silenced_output():
+                model = pyscipopt.Model()
+                core = f"{model.getMajorVersion()}.{model.getMinorVersion()}.{model.getTechVersion()}"
             return f"SCIP {core} (pyscipopt {pyscipopt.__version__})"
         if name == "highs":
             import highspy
 
-            return f"HiGHS {highspy.Highs().version()}"
+            return f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
         if name == "gurobi":
             import gurobipy
 
