@@ -116,3 +116,16 @@ def writable_dir(path, what: str):
     if not os.access(path, os.W_OK | os.X_OK):
         raise InputError(f"{what} {path} is not writable")
     return path
+
+
+def is_input_error(exc: BaseException) -> bool:
+    """Bad input, raised on purpose: a :class:`MiobenchError`, or the input error of one of
+    miobench's stand-alone libraries (the native solver's ``KGLMInputError`` is a plain
+    ``ValueError`` so that the library stands alone). A library that was never imported cannot
+    have raised one, so this imports nothing."""
+    if isinstance(exc, MiobenchError):
+        return True
+    import sys
+
+    validation = sys.modules.get("reference_impl.kglm.validation")
+    return validation is not None and isinstance(exc, validation.KGLMInputError)

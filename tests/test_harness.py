@@ -91,3 +91,13 @@ def test_store_roundtrip(tmp_path):
     assert store.records() == [record]
     store.consolidate()
     assert len(pd.read_parquet(tmp_path / "results.parquet")) == 1
+
+
+def test_suite_numbers_written_in_exponent_form_are_numbers(tmp_path):
+    suite = tmp_path / "exp.yaml"
+    suite.write_text("name: exp\ntime_limit: 5\nrel_gap: 1e-6\ngroups:\n"
+                     "  - {formulations: [sparse_regression.perspective], solvers: [scip],"
+                     " instances: [synreg-n30-p8-k3], params: {k: [3], lambda2: [1e-3]}}\n")
+    loaded = load_suite(str(suite))
+    assert loaded["rel_gap"] == 1e-6
+    assert expand(loaded)[0].params == {"k": 3, "lambda2": 0.001}

@@ -22,7 +22,7 @@ import time
 import traceback
 from pathlib import Path
 
-from ..errors import MiobenchError
+from ..errors import is_input_error
 from ..record import ResultRecord
 from .suites import RunSpec
 
@@ -46,16 +46,6 @@ def memory_limit_text() -> str:
         return "no limit set"
 
 
-def _is_input_error(exc: BaseException) -> bool:
-    if isinstance(exc, MiobenchError):
-        return True
-    try:
-        from ..kglm.validation import KGLMInputError
-    except Exception:  # pragma: no cover
-        return False
-    return isinstance(exc, KGLMInputError)
-
-
 def execute(spec: RunSpec) -> ResultRecord:
     from ..api import solve
 
@@ -66,7 +56,7 @@ def execute(spec: RunSpec) -> ResultRecord:
     except MemoryError:
         record = failure_record(spec, "crashed", f"out of memory ({memory_limit_text()})", out_of_memory=True)
     except Exception as exc:
-        if _is_input_error(exc):
+        if is_input_error(exc):
             # bad input, unknown id, missing data: the solver never ran; not an attempt in reports
             record = failure_record(spec, "error", " ".join(str(exc).split()), input_error=True)
         else:  # a bug or an unclassified library failure: keep the row, say what

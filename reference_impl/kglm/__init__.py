@@ -26,7 +26,6 @@ with F least squares or logistic.  Modules, one job each:
 """
 from .api import KGLMResult, relative_gap, solve, warm_up
 from .backend import GPUUnavailableError, gpu_available
-from .estimators import KSparseClassifier, KSparseRegressor
 from .losses import LogisticLoss, Loss, SquaredLoss
 from .synthetic import make_synthetic
 from .validation import KGLMInputError, KGLMLabelWarning
@@ -47,3 +46,13 @@ __all__ = [
     "make_synthetic",
     "relative_gap",
 ]
+
+
+def __getattr__(name: str):
+    """The scikit-learn estimators load on first use (importing scikit-learn costs a solver
+    process about 1.5 s it does not need)."""
+    if name in ("KSparseClassifier", "KSparseRegressor"):
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -196,9 +196,9 @@ def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: 
     try:
         return figure.build(out, **chosen)
     except ValueError as exc:
-        from ...kglm.validation import KGLMInputError
+        from ...errors import is_input_error
 
-        if isinstance(exc, KGLMInputError):  # the native solver's input errors are plain ValueErrors
+        if is_input_error(exc):  # the native solver's input errors are plain ValueErrors
             raise InputError(f"figure {figure.id}: {' '.join(str(exc).split())}") from None
         raise
     except DataMissingError as exc:
