@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Iterable, NoReturn, Sequence
 
-from .errors import InputError, MiobenchError, writable_dir
+from .errors import InputError, MiobenchError, is_input_error, writable_dir
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -112,14 +112,19 @@ def cmd_list(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from .api import solve
+    import contextlib
 
-    record = solve(
-        args.formulation, args.instance, solver=args.solver, time_limit=args.time_limit, rel_gap=args.rel_gap,
-        threads=args.threads, seed=args.seed, root_relaxation=args.root,
-        solver_options=_params(args.option, "--option", "batch_size=1"),
-        **_params(args.param),
-    )
+    from .api import solve
+    from .solvers.quiet import fds_to
+
+    # with --json, stdout holds the record alone: anything a solver library writes goes to stderr
+    with fds_to(2, 2) if args.json else contextlib.nullcontext():
+        record = solve(
+            args.formulation, args.instance, solver=args.solver, time_limit=args.time_limit, rel_gap=args.rel_gap,
+            threads=args.threads, seed=args.seed, root_relaxation=args.root,
+            solver_options=_params(args.option, "--option", "batch_size=1"),
+            **_params(args.param),
+        )
     if args.json:
         print(record.to_json())
     else:
@@ -465,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"miobench: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except ValueError as exc:  # a library's own input error (e.g. KGLMInputError) raised on purpose
-        if not _is_input_error(exc):
+        if not is_input_error(exc):
             raise
         print(f"miobench: error: {_one_line(exc)}", file=sys.stderr)
         return 2
@@ -482,16 +487,6 @@ def _one_line(exc: BaseException) -> str:
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"miobench: warning: {_one_line(message) if isinstance(message, BaseException) else message}\n"
-
-
-def _is_input_error(exc: BaseException) -> bool:
-    """Input errors of miobench's own libraries that are not MiobenchErrors (the native solver's
-    KGLMInputError is a plain ValueError so that the library stands alone)."""
-    try:
-        from .kglm.validation import KGLMInputError
-    except Exception:  # pragma: no cover
-        return False
-    return isinstance(exc, KGLMInputError)
 
 
 if __name__ == "__main__":

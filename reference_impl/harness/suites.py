@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,20 @@ class RunSpec:
         return json.dumps([self.formulation, self.instance_sha256 or self.instance, self.params], sort_keys=True)
 
 
+class SuiteLoader(yaml.SafeLoader):
+    """YAML as people write numbers: ``1e-3`` is a float (YAML 1.1 wants ``1.0e-3``)."""
+
+
+SuiteLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
 def list_suites() -> dict[str, str]:
     return {p.stem: yaml.safe_load(p.read_text()).get("description", "") for p in sorted(SUITES_DIR.glob("*.yaml"))}
 
@@ -106,7 +121,7 @@ def load_suite(name_or_path: str) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"suite file {path} is not a file")
     try:
-        suite = yaml.safe_load(path.read_text())
+        suite = yaml.load(path.read_text(), Loader=SuiteLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
