@@ -22,8 +22,8 @@ from .instances.instance import Instance
 from .provenance import git_commit, machine
 from .record import ResultRecord, relative_gap
 from .registry import get_formulation
-from .solvers import SolverOutcome, check_solver_name, relaxation_bound, solve_model
-from .solvers.options import check_solver_options
+from .solvers import SolverOutcome, relaxation_bound
+from .solvers.registry import capable_solvers as _registry_capable_solvers, solver_for
 
 #: Slack on top of the requested relative gap before a solver's optimality claim is refuted:
 #: solvers accept each constraint to a feasibility tolerance of ~1e-6, and over the n epigraph
@@ -37,11 +37,9 @@ GAP_ABS_SLACK = 1e-6
 
 
 def capable_solvers(formulation: Formulation) -> list[str]:
-    """Solvers that can take this formulation (Pyomo solvers by class, plus native ones)."""
-    from .solvers import PYOMO_SOLVERS, supports
-
-    pyomo = [s for s in PYOMO_SOLVERS if supports(s, formulation.problem_class) and s not in formulation.native_solvers]
-    return pyomo + list(formulation.native_solvers)
+    """Solvers that can take this formulation (Pyomo solvers by class, plus native ones), as
+    the solver registry (:mod:`reference_impl.solvers.registry`) declares them."""
+    return _registry_capable_solvers(formulation)
 
 
 def _count(model) -> tuple[int, int]:
@@ -89,7 +87,7 @@ def solve(
     if not isinstance(solver, str):
         raise InputError(f"solver must be a solver name string (e.g. 'scip'); got {solver!r}")
     formulation = get_formulation(formulation_id)
-    check_solver_name(solver, formulation.native_solvers)
+    adapter = solver_for(solver, formulation)  # the registry's entry; UnknownIdError for any other name
     settings = check_run_settings(time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed, repeat=repeat,
                                   required=True)
     time_limit, rel_gap, threads, seed, repeat = (settings[k] for k in ("time_limit", "rel_gap", "threads", "seed", "repeat"))
@@ -102,8 +100,7 @@ def solve(
     for name, flag in (("root_relaxation", root_relaxation), ("verbose", verbose)):
         if not isinstance(flag, (bool, int)):
             raise InputError(f"{name} must be true or false; got {flag!r}")
-    if solver not in formulation.native_solvers:  # native solvers check their own options
-        check_solver_options(solver, solver_options or {})
+    adapter.check_solve_options(solver_options or {})  # Pyomo solvers here; native ones check when they run
     inst: Instance = resolve_instance(instance)
     params = formulation.validate(inst, dict(hyperparameters))
     record = ResultRecord(
@@ -121,25 +118,11 @@ def solve(
     start = time.perf_counter()
     prepare_seconds = start - entered  # argument checks, instance loading, validation, derived big-M
     record.extra["prepare_seconds"] = prepare_seconds
-    if solver in formulation.native_solvers:
-        outcome, solution = formulation.solve_native(
-            solver, inst, params, time_limit=time_limit, rel_gap=rel_gap, threads=threads, seed=seed,
-            solver_options=solver_options, verbose=bool(verbose),
-        )
-        record.build_seconds = float(outcome.extra.pop("build_seconds", 0.0))  # e.g. kernel compilation
-        model = None
-    else:
-        build_start = time.perf_counter()
-        model = formulation.build(inst, params)
-        record.build_seconds = time.perf_counter() - build_start
-        record.n_vars, record.n_cons = _count(model)
-        if warm_start:
-            _set_start(model, warm_start)
-            record.extra["warm_start"] = sorted(warm_start)
-        outcome = solve_model(model, solver, problem_class=problem_class, time_limit=time_limit,
-                              rel_gap=rel_gap, threads=threads, seed=seed, options=solver_options,
-                              warm_start=bool(warm_start), verbose=bool(verbose))
-        solution = formulation.extract(model, inst, params) if outcome.has_solution else None
+    outcome, solution, model = adapter.solve(
+        formulation, inst, params, problem_class=problem_class, time_limit=time_limit, rel_gap=rel_gap,
+        threads=threads, seed=seed, solver_options=solver_options, verbose=bool(verbose), warm_start=warm_start,
+        record=record,
+    )
     _fill_from_outcome(record, formulation, inst, params, outcome, solution)
     if root_relaxation and model is None and outcome.extra.get("root_bound") is not None:
         record.root_bound = outcome.extra["root_bound"]  # a native solver's own root bound

@@ -111,6 +111,22 @@ def cmd_list(args) -> int:
     return 0
 
 
+SOLVERS_COLUMNS = ("name", "kind", "takes", "installed", "version", "licence")
+
+
+def cmd_solvers(args) -> int:
+    from .solvers.registry import describe_all
+
+    rows = describe_all()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print_table("miobench solvers", SOLVERS_COLUMNS,
+                ((row["name"], row["kind"], ", ".join(row.get("classes") or row.get("formulations") or []),
+                  "yes" if row["installed"] else "no", row["version"] or "-", row["licence"] or "-") for row in rows))
+    return 0
+
+
 def cmd_solve(args) -> int:
     import contextlib
 
@@ -323,6 +339,18 @@ line and one tab-separated line per formulation (miobench list | grep fairness).
     p.set_defaults(func=cmd_list)
 
 
+def _add_solvers(sub) -> None:
+    p = _command(sub, "solvers", "list the registered solvers", """\
+Every registered solver (the solver registry): name, kind (pyomo: reached through Pyomo;
+native: an adapter of its own), the problem classes (pyomo) or formulation ids (native) it
+takes, whether it is installed, its version and any licence note. A table on a terminal; in
+a pipe or file a header line and one tab-separated line per solver. A native solver may share
+a Pyomo solver's name (the cutting-plane loop "highs"): it answers for its formulations only.""")
+    p.add_argument("--json", action="store_true",
+                   help="print the solvers as a JSON list instead (default: off, a table)")
+    p.set_defaults(func=cmd_solvers)
+
+
 def _add_solve(sub) -> None:
     p = _command(sub, "solve", "solve one formulation on one instance", """\
 Solve one formulation on one instance and print the result record: status, objective
@@ -452,7 +480,7 @@ HTML pages; compare BASE HEAD: slowdowns between two commits' results (exit stat
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="miobench", description=DESCRIPTION, epilog=EPILOG, formatter_class=RAW)
     sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
-    for add in (_add_list, _add_solve, _add_instances, _add_run, _add_suites, _add_report, _add_figures, _add_bench):
+    for add in (_add_list, _add_solvers, _add_solve, _add_instances, _add_run, _add_suites, _add_report, _add_figures, _add_bench):
         add(sub)
     return parser
 

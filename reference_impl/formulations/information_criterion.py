@@ -38,7 +38,6 @@ Two forms, chosen by ``sigma2``:
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -47,8 +46,9 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..record import relative_gap
-from ..registry import get_formulation, register
-from ..solvers import SolverOutcome, solve_model
+from ..registry import register
+from ..solvers.kscan import SUBSOLVERS
+from ..solvers.registry import NativeNames, solver_for
 from .base import Evaluation, Formulation, as_big_m, as_float, as_int
 from .sparse_regression import (_SparseRegression, certified_big_m, derive_big_m, greedy_solution, heuristic_big_m,
                                 ridge_fit)
@@ -65,7 +65,6 @@ def _gap_exceeds(objective: float, bound: float, rel_gap: float) -> bool:
     if relative_gap(objective, bound) <= rel_gap + GAP_SLACK:
         return False
     return not math.isfinite(bound) or abs(objective - bound) > GAP_ABS_SLACK
-SUBSOLVERS = ("scip", "gurobi")
 
 
 def criterion_penalty(criterion: str, n: int) -> float:
@@ -103,7 +102,7 @@ class InformationCriterion(_SparseRegression):
     problem_class = "MIQP"
     summary = "best subset chosen by AIC/BIC inside one MIO (known/estimated sigma^2: MIQP; profile: k-scan)"
     hyperparameters = {"criterion": "bic", "sigma2": "estimate", "k": None, "M": "auto", "subsolver": "scip"}
-    native_solvers = ("kscan",)
+    native_solvers = NativeNames()  # from the solver registry: ("kscan",) (solvers/kscan.py)
     benchmark_cases = (("synreg-n30-p8-k3", {"criterion": "bic"}), ("diabetes", {"criterion": "aic"}))
 
     def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
@@ -167,55 +166,10 @@ class InformationCriterion(_SparseRegression):
                                 "sigma2": params["sigma2"], "rss": rss})
         return evaluation
 
-    # -- native solver: one best-subset MIQP per size ------------------------------------
+    # -- native solver: one best-subset MIQP per size (the registry's kscan adapter, solvers/kscan.py)
     def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float = 60.0,
                      rel_gap: float = 1e-4, threads: int = 1, seed: int = 0, **_):
-        if solver != "kscan":
+        if solver not in self.native_solvers:
             raise InputError(f"{self.id} has no native solver {solver!r}")
-        X, y = check_xy(instance)
-        n, p = X.shape
-        k_max = params["k"] or (p if params["sigma2_mode"] != "profile" else min(p, n - 1))
-        best_subset = get_formulation("sparse_regression.best_subset")
-        start = time.perf_counter()
-        value = lambda rss, s: criterion_value(rss, s, n=n, penalty=params["penalty"], sigma2=params["sigma2"])  # noqa: E731
-        best = (value(float(y @ y), 0), np.zeros(p), np.zeros(p))
-        bounds, nodes, status, messages, version = [value(float(y @ y), 0)], 0.0, "optimal", [], ""
-        # A relative gap g on Rₛ is at most g on RSS/σ² + πs; under the profile criterion it is
-        # an absolute n·g on n log(Rₛ/n), hence the much tighter subproblem tolerance there.
-        sub_gap = rel_gap if params["sigma2"] is not None else min(rel_gap, 1e-9)
-        for s in range(1, k_max + 1):
-            remaining = time_limit - (time.perf_counter() - start)
-            if remaining <= 0:
-                status = "time_limit"
-                bounds.append(-math.inf)
-                continue
-            sub_params = best_subset.validate(instance, {"k": s, "M": params["M"]})
-            model = best_subset.build(instance, sub_params)
-            outcome = solve_model(model, params["subsolver"], problem_class="MIQP", time_limit=remaining,
-                                  rel_gap=sub_gap, threads=threads, seed=seed)
-            version, nodes = outcome.version, nodes + (outcome.nodes or 0.0)
-            if outcome.status in ("size_limited", "not_installed", "unsupported", "error"):
-                return SolverOutcome(outcome.status, version=version, seconds=time.perf_counter() - start,
-                                     message=f"kscan size {s}: {outcome.message}"), None
-            if outcome.status != "optimal":
-                status = "time_limit"
-            lower = outcome.bound if outcome.bound is not None else 0.0
-            bounds.append(value(max(lower, 0.0), s) if params["sigma2"] is not None or lower > 0 else -math.inf)
-            if outcome.has_solution:
-                solution = best_subset.extract(model, instance, sub_params)
-                theta = solution["theta"]
-                rss = float(np.sum((y - X @ theta) ** 2))
-                candidate = value(rss, int(np.sum(solution["z"] > 0.5)))
-                if candidate < best[0]:
-                    best = (candidate, theta, np.round(solution["z"]))
-        bound = min(bounds)
-        if status == "optimal" and _gap_exceeds(best[0], bound, rel_gap):
-            # every subproblem was solved to its tolerance, yet their bounds, mapped through the
-            # criterion, leave a larger gap than asked for: report it honestly (no limit was hit)
-            messages.append(f"subproblem bounds leave a criterion gap of {relative_gap(best[0], bound):.3g} "
-                            f"> rel_gap {rel_gap:g}; tighten the tolerance or solve with scip/gurobi")
-            status = "error"
-        outcome = SolverOutcome(status, has_solution=True, objective=best[0], bound=bound, nodes=nodes,
-                                seconds=time.perf_counter() - start, version=f"kscan over {version}",
-                                message="; ".join(messages), extra={"kscan_sizes": k_max})
-        return outcome, {"theta": best[1], "z": best[2]}
+        return solver_for(solver, self).run(self, instance, params, time_limit=time_limit, rel_gap=rel_gap,
+                                            threads=threads, seed=seed)

@@ -33,14 +33,14 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
-from ..solvers import SolverOutcome
+from ..solvers.bnb import BNB_OPTIONS  # noqa: F401 (re-exported: bnb's options, solvers/bnb.py)
+from ..solvers.registry import NativeNames, solver_for
 from ._pyomo import squared_loss, values
 from .sparse_classification import add_logistic_epigraph, add_scores, logistic_terms
 from .base import Evaluation, Formulation, as_float, as_int
 
 LOSSES = ("squared", "logistic")
-#: the solver options of the native solver ``bnb`` (keyword arguments of ``reference_impl.kglm.solve``)
-BNB_OPTIONS = ("backend", "batch_size", "node_limit", "beam_width", "max_iter", "dive_every")
+#: the solver options of the native solver ``bnb`` are declared by its adapter (``BNB_OPTIONS``, solvers/bnb.py)
 
 
 def glm_objective(X: np.ndarray, y: np.ndarray, beta: np.ndarray, loss: str, lambda2: float) -> float:
@@ -107,7 +107,7 @@ class KGLMPerspective(Formulation):
     family = "kglm"
     summary = "k-sparse least squares / logistic regression, perspective; native batched BnB `bnb`"
     hyperparameters = {"k": None, "loss": "squared", "lambda2": 1.0, "M": math.inf}
-    native_solvers = ("bnb",)
+    native_solvers = NativeNames()  # from the solver registry: ("bnb",) (solvers/bnb.py)
     benchmark_cases = (("kglm-ls-n40-p12-k3", {"k": 3, "lambda2": 1.0, "M": 2.0}),
                        ("kglm-logit-n60-p12-k3", {"k": 3, "loss": "logistic", "lambda2": 1.0, "M": 2.0}))
 
@@ -192,42 +192,10 @@ class KGLMPerspective(Formulation):
     def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float,
                      rel_gap: float, threads: int, seed: int, solver_options: dict[str, Any] | None = None,
                      verbose: bool = False):
-        """Run the batched branch and bound (``reference_impl.kglm.solve``); it prints its
-        progress only with ``verbose``."""
-        from .. import __version__
-        from ..kglm import KGLMInputError, solve as kglm_solve, warm_up as kglm_warm_up
-        from ..kglm.backend import GPUUnavailableError
-
-        if solver != "bnb":
+        """Run the batched branch and bound (the registry's ``bnb`` adapter, solvers/bnb.py); it
+        prints its progress only with ``verbose``."""
+        if solver not in self.native_solvers:
             return super().solve_native(solver, instance, params)
-        options = {"backend": "numpy", "batch_size": 256, **(solver_options or {})}
-        unknown = sorted(set(options) - set(BNB_OPTIONS))
-        if unknown:
-            raise InputError(f"bnb has no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(BNB_OPTIONS))}")
-        X, y, _ = glm_data(instance, params["loss"])
-        try:
-            # the kernels' JIT (or numba cache load) is build time, as a Pyomo model's build is
-            build_seconds = kglm_warm_up(options["backend"])
-            result = kglm_solve(X, y, k=params["k"], loss=params["loss"], lambda2=params["lambda2"], M=params["M"],
-                                time_limit=time_limit, gap_tol=rel_gap, seed=seed, verbose=verbose, **options)
-        except GPUUnavailableError as exc:
-            return SolverOutcome("not_installed", message=str(exc)), None
-        except KGLMInputError as exc:
-            raise InputError(str(exc)) from None
-        # bnb's statuses are exactly these three (an exhausted tree is "optimal"); anything
-        # else would be a bug of the native solver, reported as an error
-        status = result.status if result.status in ("optimal", "time_limit", "node_limit") else "error"
-        beta = np.asarray(result.coef, dtype=float)
-        z = np.zeros_like(beta)
-        z[np.asarray(result.support, dtype=int)] = 1.0
-        outcome = SolverOutcome(
-            status=status, has_solution=math.isfinite(result.objective), objective=float(result.objective),
-            bound=float(result.lower_bound), nodes=float(result.nodes), seconds=float(result.timings.get("total", 0.0)),
-            version=f"miobench bnb {__version__} ({result.backend}, batch {result.batch_size})",
-            message="" if status != "error" else f"bnb ended with status {result.status}",
-            extra={"timings": dict(result.timings), "batch_size": result.batch_size, "backend": result.backend,
-                   "build_seconds": build_seconds,
-                   "root_bound": float(result.root_bound) if math.isfinite(result.root_bound) else None,
-                   "progress": _thin(result.progress)},
-        )
-        return outcome, ({"beta": beta, "z": z} if outcome.has_solution else None)
+        return solver_for(solver, self).run(self, instance, params, time_limit=time_limit, rel_gap=rel_gap,
+                                            threads=threads, seed=seed, solver_options=solver_options,
+                                            verbose=verbose)

@@ -10,7 +10,7 @@ settings; what only the expanded runs tell is checked here, without solving anyt
   ``k > p``, a negative ``lambda2``, an unknown name, ...);
 * each run's solver is one its formulation takes, and its options are checked: a Pyomo
   solver's by :func:`reference_impl.solvers.options.check_solver_options`, a native solver's
-  by the checks that solver applies before it starts (:data:`NATIVE_OPTION_CHECKS`).
+  by its adapter's own check (the solver registry, :data:`NATIVE_OPTION_CHECKS`).
 
 Every problem is collected, then one :class:`~reference_impl.errors.InputError` lists them
 (so ``miobench run`` exits 2 and no run starts). Real data that is simply not available here
@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DataMissingError, InputError
+from ..errors import DataMissingError, InputError, is_input_error
 from ..record import ResultRecord
+from ..solvers.bnb import BNB_OPTIONS, check_bnb_options
 from .store import ResultsStore
 from .suites import RunSpec
 
@@ -44,57 +45,32 @@ SHOWN_PROBLEMS = 3
 NOT_IN_SUITE = "not in the suite any more"
 
 
-def _is_input_error(exc: BaseException) -> bool:
-    """A mistake in the input (miobench's own errors, or the native solver's KGLMInputError)."""
-    from .worker import _is_input_error as worker_is_input_error
-
-    return worker_is_input_error(exc)
-
-
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # ------------------------------------------------------------------ native solver options
-#: the options ``bnb`` takes (as :meth:`KGLMPerspective.solve_native` accepts them)
-BNB_OPTIONS = ("backend", "batch_size", "node_limit", "beam_width", "max_iter", "dive_every")
+# ``BNB_OPTIONS`` and ``check_bnb_options`` are the ``bnb`` adapter's (solvers/bnb.py), re-exported
+def _native_option_checks() -> dict[str, Callable[[Mapping[str, Any]], None]]:
+    from ..solvers.registry import NATIVE_SOLVERS
+
+    return {solver.name: solver.check_options for solver in NATIVE_SOLVERS}
 
 
-def check_bnb_options(options: Mapping[str, Any]) -> None:
-    """The checks ``bnb`` applies to its options before it starts (unknown names, then
-    :func:`reference_impl.kglm.validation.validate_options` on backend, batch size and node
-    limit), without solving; raises :class:`InputError` for the first bad one."""
-    from ..kglm.validation import KGLMInputError, validate_options
-
-    unknown = sorted(set(options) - set(BNB_OPTIONS))
-    if unknown:
-        raise InputError(f"bnb has no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(BNB_OPTIONS))}")
-    try:
-        validate_options(options.get("backend", "numpy"), options.get("batch_size", 256), None, 0.0,
-                         options.get("node_limit"))
-    except KGLMInputError as exc:
-        raise InputError(f"bnb option {_one_line(exc)}") from None
-
-
-#: native solver -> the check of its options; a native solver not listed takes none (it ignores them)
-NATIVE_OPTION_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {"bnb": check_bnb_options}
+#: native solver -> the check of its options (each native adapter owns its check)
+NATIVE_OPTION_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = _native_option_checks()
 
 
 def check_solver(spec: RunSpec) -> None:
     """Is ``spec.solver`` one its formulation takes, with options that solver accepts?
-    Raises :class:`InputError` / :class:`UnknownIdError`; builds and solves nothing."""
+    Raises :class:`InputError` / :class:`UnknownIdError`; builds and solves nothing. The
+    solver registry answers both (:func:`reference_impl.solvers.registry.solver_for`)."""
     from ..registry import get_formulation
-    from ..solvers import check_solver_name
-    from ..solvers.options import check_solver_options
+    from ..solvers.registry import solver_for
 
-    formulation = get_formulation(spec.formulation)
-    check_solver_name(spec.solver, formulation.native_solvers)
-    if spec.solver in formulation.native_solvers:
-        check = NATIVE_OPTION_CHECKS.get(spec.solver)
-        if check is not None and spec.solver_options:
-            check(spec.solver_options)
-    else:
-        check_solver_options(spec.solver, spec.solver_options)
+    solver = solver_for(spec.solver, get_formulation(spec.formulation))
+    if spec.solver_options:
+        solver.check_options(spec.solver_options)
 
 
 # ------------------------------------------------------------------ the pre-flight
@@ -145,7 +121,7 @@ def find_problems(specs: Sequence[RunSpec]) -> dict[str, list[RunSpec]]:
             except DataMissingError as exc:  # unavailable real data, or a mistyped .npz path
                 outcomes[key] = _LEFT_TO_THE_RUN if of_catalogue.get(key) else _Problem(_one_line(exc))
             except Exception as exc:  # noqa: BLE001 - input errors are collected; anything else is the run's
-                outcomes[key] = _Problem(_one_line(exc)) if _is_input_error(exc) else _LEFT_TO_THE_RUN
+                outcomes[key] = _Problem(_one_line(exc)) if is_input_error(exc) else _LEFT_TO_THE_RUN
         return outcomes[key]
 
     for spec in specs:

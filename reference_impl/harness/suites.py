@@ -186,7 +186,7 @@ def validate_suite(suite: dict[str, Any], *, where: str = "suite") -> dict[str, 
     lists are expected become one-element lists; settings converted). Raises
     :class:`InputError` / :class:`UnknownIdError` with one sentence naming the place."""
     from ..registry import formulations as registered
-    from ..solvers import PYOMO_SOLVERS
+    from ..solvers.registry import PYOMO_SOLVERS, native_names
 
     unknown = [k for k in suite if k not in SUITE_KEYS]
     if unknown:
@@ -236,7 +236,7 @@ def validate_suite(suite: dict[str, Any], *, where: str = "suite") -> dict[str, 
                 name, options = entry, {}
             if not isinstance(name, str):
                 raise InputError(f"{label}: a solver is a name string; got {name!r}")
-            natives = {s for f in checked["formulations"] for s in known_formulations[f].native_solvers}
+            natives = {s for f in checked["formulations"] for s in native_names(f)}  # the solver registry's
             if name not in PYOMO_SOLVERS and name not in natives:
                 known = [*PYOMO_SOLVERS, *sorted(natives)]
                 raise UnknownIdError(f"{label}: unknown solver {name!r}; known: {', '.join(known)}."

@@ -107,9 +107,6 @@ class _HighsProbe(_Probe):
         return None
 
 
-_PROBES = {"scip": _ScipProbe, "gurobi": _GurobiProbe, "highs": _HighsProbe}
-
-
 def _type_error(value: Any, default: Any) -> str | None:
     """Why ``value`` cannot stand for a parameter whose default is ``default`` (its type
     decides), or ``None`` when it can. Solvers convert silently (SCIP and Gurobi truncate
@@ -135,7 +132,7 @@ def check_solver_options(solver: str, options: Mapping[str, Any]) -> None:
     if not options or solver not in PYOMO_SOLVERS or not is_installed(solver):
         return
     with silenced_output():
-        probe = _PROBES[solver]()
+        probe = PYOMO_SOLVERS[solver].option_probe()  # the entry's probe (spec.py)
         try:
             problem = next(filter(None, (_problem(solver, probe, name, value) for name, value in options.items())), None)
         finally:

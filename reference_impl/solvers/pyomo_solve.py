@@ -33,15 +33,12 @@ _TERMINATION_TO_STATUS = {
     "unknown": "error",
 }
 
-_NODE_KEYS = ("NNodes", "NodeCount", "mip_node_count")
-
-
 #: Solver logs are off unless a caller asks for them (``verbose``): Pyomo captures solver
 #: output through a pipe that a Python thread drains, and SCIP writes to it while holding the
 #: GIL, so a long log (or a burst of warnings, which SCIP prints at every verbosity level)
 #: fills the pipe and deadlocks (seen with Pyomo 6.10 / pyscipopt 6.3). SCIP therefore never
-#: writes into that pipe (:class:`_ScipModel`).
-_LOG = {"scip": ("display/verblevel", 0, 4), "gurobi": ("OutputFlag", 0, 1), "highs": ("output_flag", False, True)}
+#: writes into that pipe (:class:`_ScipModel`). Each solver's log switch and seed parameter
+#: are declared by its entry (:data:`~reference_impl.solvers.spec.PYOMO_SOLVERS`).
 
 
 class _ScipModel:
@@ -96,11 +93,7 @@ def _own_fds(wanted: bool) -> Iterator[tuple[int, int] | None]:
 
 
 def _solver_options(solver: str, seed: int | None, verbose: bool = False) -> dict:
-    name, off, on = _LOG[solver]
-    options = {name: on if verbose else off}
-    if seed is not None:
-        options[{"scip": "randomization/randomseedshift", "gurobi": "Seed", "highs": "random_seed"}[solver]] = int(seed)
-    return options
+    return PYOMO_SOLVERS[solver].backend_options(seed, verbose)
 
 
 def _is_size_limit(exc: BaseException) -> bool:
@@ -208,7 +201,7 @@ def _has_free_variable(expr) -> bool:
 
 def _solve(model, solver, interface, version, start, *, time_limit, rel_gap, threads, seed, load_solution, options,
            warm_start, verbose) -> SolverOutcome:
-    extra_config = {"warmstart_discrete_vars": True} if warm_start and solver in ("scip", "gurobi") else {}
+    extra_config = {"warmstart_discrete_vars": True} if warm_start and PYOMO_SOLVERS[solver].warm_start else {}
     # verbose: Pyomo tees the log to sys.stdout (SCIP writes to the real fds itself, see _ScipModel)
     tee = verbose and solver != "scip"
     try:
@@ -250,7 +243,8 @@ def _solve(model, solver, interface, version, start, *, time_limit, rel_gap, thr
             status = "error" if status == "optimal" else status
             message = f"could not load the solution: {exc}"
     bound = results.objective_bound
-    nodes = next((float(results.extra_info[k]) for k in _NODE_KEYS if k in results.extra_info), None)
+    key = PYOMO_SOLVERS[solver].node_key
+    nodes = float(results.extra_info[key]) if key in results.extra_info else None
     return SolverOutcome(
         status=status,
         has_solution=has_solution,
