@@ -142,15 +142,26 @@ class KSparseClassifier(ClassifierMixin, _KSparseBase):
             check_classification_targets(ya)
         except ValueError as exc:
             raise KGLMInputError(f"invalid labels for KSparseClassifier: {exc}") from exc
+        if classes.size > 2:
+            from sklearn.utils.multiclass import type_of_target
+
+            raise KGLMInputError("Only binary classification is supported. The type of the target is "
+                                 f"{type_of_target(ya, input_name='y')}.")
         if classes.size != 2:
             raise KGLMInputError(
-                f"KSparseClassifier needs exactly two classes, got {classes.size}: {classes[:5]}")
+                f"KSparseClassifier needs exactly two classes, got {classes.size} class(es): {classes[:5]}")
         self.classes_ = classes
         ypm = np.where(ya == classes[1], 1.0, -1.0)
         res = self._solve(Xa, ypm)
         self.intercept_ = 0.0
         self._store(res)
         return self
+
+    def __sklearn_tags__(self):
+        """A binary classifier: scikit-learn's checks give it two-class data."""
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
 
     def decision_function(self, X: Any) -> np.ndarray:
         Xa = self._check_X(X)
