@@ -7,7 +7,6 @@ gap recomputed from the evaluator's objective and the solver's bound is within t
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,34 +19,17 @@ from .formulations.base import FEASIBILITY_TOL, Formulation
 from .instances import resolve_instance
 from .instances.instance import Instance
 from .provenance import git_commit, machine
-from .record import ResultRecord, relative_gap
+from .record import GAP_ABS_SLACK, GAP_SLACK, ResultRecord, claim_refuted, relative_gap  # noqa: F401 (re-exported)
 from .registry import get_formulation
 from .solvers import SolverOutcome, relaxation_bound
 from .solvers.registry import capable_solvers as _registry_capable_solvers, solver_for
 
-#: Slack on top of the requested relative gap before a solver's optimality claim is refuted:
-#: solvers accept each constraint to a feasibility tolerance of ~1e-6, and over the n epigraph
-#: constraints of a loss (e.g. the exponential-cone logistic terms) their objective can sit a
-#: few 1e-6 below the evaluator's; a larger discrepancy is a refuted claim.
-GAP_SLACK = 1e-5
-#: ...and a claim is refuted only if the objective is also more than this far from the bound in
-#: absolute terms: on an (almost) exact fit the relative gap divides by ~0 (the 1e-10 floor),
-#: while solvers, like the gap formula's users, stop on an absolute gap of this order too.
-GAP_ABS_SLACK = 1e-6
 
 
 def capable_solvers(formulation: Formulation) -> list[str]:
     """Solvers that can take this formulation (Pyomo solvers by class, plus native ones), as
     the solver registry (:mod:`reference_impl.solvers.registry`) declares them."""
     return _registry_capable_solvers(formulation)
-
-
-def _count(model) -> tuple[int, int]:
-    import pyomo.environ as pyo
-
-    n_vars = sum(1 for _ in model.component_data_objects(pyo.Var, active=True))
-    n_cons = sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True))
-    return n_vars, n_cons
 
 
 def solve(
@@ -154,20 +136,6 @@ def _checked_start(start: Mapping[str, Any] | None) -> dict[str, np.ndarray] | N
     return checked
 
 
-def _set_start(model, start: dict[str, np.ndarray]) -> None:
-    """Give the model's indexed variables the starting values of ``start`` (by name)."""
-    import pyomo.environ as pyo
-
-    for name, values in start.items():
-        component = model.component(name)
-        if not isinstance(component, pyo.Var):
-            raise InputError(f"warm start names {name!r}, which is not a variable of the model")
-        if len(values) != len(component):
-            raise InputError(f"warm start {name!r} has {len(values)} values; the model has {len(component)}")
-        for index, value in zip(component, values):
-            component[index].set_value(float(value), skip_validation=True)
-
-
 def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Instance, params: dict,
                        outcome: SolverOutcome, solution) -> None:
     """Evaluate the solver's solution and decide the run's status (DESIGN.md, idea 3)."""
@@ -198,11 +166,11 @@ def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Ins
             elif formulation.approximation and "surrogate_objective" in evaluation.info:
                 surrogate_gap = relative_gap(evaluation.info["surrogate_objective"], record.bound)
                 record.extra["surrogate_gap"] = surrogate_gap
-                if _refuted(surrogate_gap, evaluation.info["surrogate_objective"], record.bound, record.rel_gap):
+                if claim_refuted(surrogate_gap, evaluation.info["surrogate_objective"], record.bound, record.rel_gap):
                     status = "error"
                     record.message = (f"solver claimed optimality but the surrogate's recomputed gap is "
                                       f"{surrogate_gap:.3g} > {record.rel_gap:g}")
-            elif _refuted(record.gap, record.objective, record.bound, record.rel_gap):
+            elif claim_refuted(record.gap, record.objective, record.bound, record.rel_gap):
                 status = "error"
                 record.message = (f"solver claimed optimality but the recomputed gap is {record.gap:.3g} "
                                   f"> {record.rel_gap:g} (objective re-evaluated as {record.objective:.10g})")
@@ -214,12 +182,6 @@ def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Ins
     record.status = status
 
 
-def _refuted(gap: float, objective: float, bound: float | None, rel_gap: float | None) -> bool:
-    """Is a solver's optimality claim refuted by the recomputed ``gap``?  Beyond the requested
-    relative gap plus :data:`GAP_SLACK`, and (with a bound) beyond :data:`GAP_ABS_SLACK` absolute."""
-    if gap <= (rel_gap or 0.0) + GAP_SLACK:
-        return False
-    return bound is None or not math.isfinite(bound) or abs(objective - bound) > GAP_ABS_SLACK
 
 
 def _bound_crosses(sense: str, objective: float, bound: float) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from reference_impl.api import GAP_ABS_SLACK, GAP_SLACK, _refuted
+from reference_impl.record import GAP_ABS_SLACK, GAP_SLACK, claim_refuted as _refuted
 from reference_impl.record import relative_gap
 
 

@@ -45,7 +45,7 @@ import pyomo.environ as pyo
 
 from ..errors import InputError
 from ..instances.instance import Instance, check_xy
-from ..record import relative_gap
+from ..record import claim_refuted, relative_gap
 from ..registry import register
 from ..solvers.kscan import SUBSOLVERS
 from ..solvers.registry import NativeNames, solver_for
@@ -57,14 +57,9 @@ CRITERIA = ("aic", "bic")
 
 
 def _gap_exceeds(objective: float, bound: float, rel_gap: float) -> bool:
-    """Whether kscan's criterion gap exceeds what ``api.solve`` accepts for an optimality claim:
-    the requested relative gap plus its slack ``GAP_SLACK`` (solvers' feasibility tolerances),
-    and more than ``GAP_ABS_SLACK`` in absolute terms (the same rule as ``api._refuted``)."""
-    from ..api import GAP_ABS_SLACK, GAP_SLACK  # lazy: api imports the formulations
-
-    if relative_gap(objective, bound) <= rel_gap + GAP_SLACK:
-        return False
-    return not math.isfinite(bound) or abs(objective - bound) > GAP_ABS_SLACK
+    """Whether kscan's criterion gap exceeds what ``api.solve`` accepts for an optimality claim
+    (the record's one rule, :func:`reference_impl.record.claim_refuted`)."""
+    return claim_refuted(relative_gap(objective, bound), objective, bound, rel_gap)
 
 
 def criterion_penalty(criterion: str, n: int) -> float:

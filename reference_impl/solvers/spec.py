@@ -108,15 +108,15 @@ class PyomoSolver:
         ``record``), solve it, extract the solution. Returns ``(outcome, solution, model)``."""
         import time
 
-        from ..api import _count, _set_start
+        from .pyomo_model import model_size, set_start
         from .pyomo_solve import solve_model
 
         build_start = time.perf_counter()
         model = formulation.build(instance, params)
         record.build_seconds = time.perf_counter() - build_start
-        record.n_vars, record.n_cons = _count(model)
+        record.n_vars, record.n_cons = model_size(model)
         if warm_start:
-            _set_start(model, warm_start)
+            set_start(model, warm_start)
             record.extra["warm_start"] = sorted(warm_start)
         outcome = solve_model(model, self.name, problem_class=problem_class, time_limit=time_limit, rel_gap=rel_gap,
                               threads=threads, seed=seed, options=solver_options, warm_start=bool(warm_start),
