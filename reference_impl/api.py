@@ -170,7 +170,8 @@ def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Ins
                     status = "error"
                     record.message = (f"solver claimed optimality but the surrogate's recomputed gap is "
                                       f"{surrogate_gap:.3g} > {record.rel_gap:g}")
-            elif claim_refuted(record.gap, record.objective, record.bound, record.rel_gap):
+            elif record.objective is not None and claim_refuted(record.gap, record.objective, record.bound,
+                                                                record.rel_gap):
                 status = "error"
                 record.message = (f"solver claimed optimality but the recomputed gap is {record.gap:.3g} "
                                   f"> {record.rel_gap:g} (objective re-evaluated as {record.objective:.10g})")
@@ -190,7 +191,7 @@ def _bound_crosses(sense: str, objective: float, bound: float) -> bool:
 
 
 def _worst(violations: dict[str, float]) -> str:
-    name = max(violations, key=violations.get) if violations else "?"
+    name = max(violations, key=lambda key: violations[key]) if violations else "?"
     return f"worst: {name}"
 
 

@@ -22,7 +22,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .errors import DataMissingError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ASV_DIR = Path(".asv")
 

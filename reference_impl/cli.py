@@ -480,7 +480,8 @@ HTML pages; compare BASE HEAD: slowdowns between two commits' results (exit stat
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="miobench", description=DESCRIPTION, epilog=EPILOG, formatter_class=RAW)
     sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
-    for add in (_add_list, _add_solvers, _add_solve, _add_instances, _add_run, _add_suites, _add_report, _add_figures, _add_bench):
+    for add in (_add_list, _add_solvers, _add_solve, _add_instances, _add_run, _add_suites, _add_report, _add_figures,
+                _add_bench):
         add(sub)
     return parser
 

@@ -52,7 +52,7 @@ def check_number(name: str, value, *, integer: bool = False, minimum: float | No
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral if integer else numbers.Real)):
         if integer and isinstance(value, numbers.Real) and not isinstance(value, bool) \
                 and float(value).is_integer():
-            value = int(value)
+            value = int(float(value))
         else:
             raise InputError(f"{name} must be {kind}{hint}; got {value!r}")
     value = int(value) if integer else float(value)

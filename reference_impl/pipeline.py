@@ -17,6 +17,7 @@ import argparse
 import ast
 import re
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def _collapse(files: set[Path]) -> list[str]:
     return chosen
 
 
-def _code(entries: list[str], extra: list[Path] = ()) -> list[Path]:
+def _code(entries: list[str], extra: Iterable[Path] = ()) -> list[Path]:
     return sorted(closure([PACKAGE / e for e in entries] + list(extra)))
 
 

@@ -10,6 +10,8 @@ from reference_impl.cli import main, parse_param
 from reference_impl.record import ResultRecord
 from reference_impl.registry import formulations
 
+SMALL = "synreg-n30-p8-k3"
+
 
 def run_cli(*args, env=None):
     return subprocess.run([sys.executable, "-m", "reference_impl", *args], capture_output=True, text=True,
@@ -28,7 +30,7 @@ def test_list_shows_every_formulation_with_class_and_solvers(capsys):
 
 
 def test_solve_prints_one_json_record():
-    result = run_cli("solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3", "--solver", "scip",
+    result = run_cli("solve", "sparse_regression.perspective", "--instance", SMALL, "--solver", "scip",
                      "--time-limit", "30", "--param", "k=3", "--param", "lambda2=0.1", "--json")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
@@ -52,16 +54,19 @@ def test_solve_from_npz_path(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["solve", "sparse_regression.nope", "--instance", "synreg-n30-p8-k3"], "unknown formulation id"),
+        (["solve", "sparse_regression.nope", "--instance", SMALL], "unknown formulation id"),
         (["solve", "sparse_regression.perspective", "--instance", "no-such-instance", "--param", "k=2"], "unknown instance id"),
-        (["solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3", "--solver", "cplex", "--param", "k=2"], "unknown solver"),
-        (["solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3", "--param", "k=9"], "must be <= 8"),
-        (["solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3", "--param", "k=-1"], "must be >= 1"),
-        (["solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3", "--param", "k=2", "--param", "lambda2=-1"], "lambda2 must be >= 0"),
-        (["solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3", "--param", "lambda0=-0.5"], "lambda0 must be >= 0"),
-        (["solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3"], "needs k"),
-        (["solve", "sparse_regression.best_subset", "--instance", "synreg-n30-p8-k3", "--param", "k=2", "--param", "lambda2=1"], "no hyperparameter"),
-        (["solve", "sparse_regression.perspective", "--instance", "synreg-n30-p8-k3", "--param", "k"], "name=value"),
+        (["solve", "sparse_regression.perspective", "--instance", SMALL, "--solver", "cplex", "--param", "k=2"],
+         "unknown solver"),
+        (["solve", "sparse_regression.perspective", "--instance", SMALL, "--param", "k=9"], "must be <= 8"),
+        (["solve", "sparse_regression.perspective", "--instance", SMALL, "--param", "k=-1"], "must be >= 1"),
+        (["solve", "sparse_regression.perspective", "--instance", SMALL, "--param", "k=2", "--param", "lambda2=-1"],
+         "lambda2 must be >= 0"),
+        (["solve", "sparse_regression.perspective", "--instance", SMALL, "--param", "lambda0=-0.5"], "lambda0 must be >= 0"),
+        (["solve", "sparse_regression.perspective", "--instance", SMALL], "needs k"),
+        (["solve", "sparse_regression.best_subset", "--instance", SMALL, "--param", "k=2", "--param", "lambda2=1"],
+         "no hyperparameter"),
+        (["solve", "sparse_regression.perspective", "--instance", SMALL, "--param", "k"], "name=value"),
     ],
 )
 def test_bad_input_gives_one_clear_line(args, message, capsys):

@@ -1,5 +1,4 @@
 """The harness: a grid into a Parquet store, resumable, and no run is ever lost."""
-import json
 
 import pandas as pd
 import pyarrow.parquet as pq

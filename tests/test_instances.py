@@ -1,6 +1,5 @@
 """Instance library: byte-determinism, checksums, loaders, resolution of ids/paths/mappings."""
 import json
-import os
 import shutil
 
 import numpy as np

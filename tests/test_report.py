@@ -1,5 +1,4 @@
 """Reports: render from a store, and every table equals a recomputation from the rows."""
-import json
 import math
 
 import numpy as np

@@ -4,7 +4,6 @@ with the formulation and solver registries."""
 import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from reference_impl.harness.store import ResultsStore

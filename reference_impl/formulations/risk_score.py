@@ -385,7 +385,8 @@ class RiskScoreCuttingPlane(_RiskScore):
 
     An exactly solved master that returns a point it already has a cut at proves the gap
     closed (its value there is the true loss); with integer θ and θ₀ there are finitely many
-    points, so the loop is finite (with a continuous θ₀ it converges, Kelley-style). The native solver name is ``highs``. The class is ``MILP loop``
+    points, so the loop is finite (with a continuous θ₀ it converges, Kelley-style). The native
+    solver name is ``highs``. The class is ``MILP loop``
     (FORMULATIONS.md): a sequence of MILPs, not one Pyomo model, so no Pyomo solver takes it
     and ``--solver scip``/``gurobi`` give status ``unsupported``. No root relaxation is
     recorded for it (``api.solve`` records one only for Pyomo models); the LP warm-up's

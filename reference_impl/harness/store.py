@@ -205,7 +205,7 @@ class ResultsStore:
         return merged.reset_index(drop=True)[SCHEMA.names]
 
     def records(self) -> list[ResultRecord]:
-        return [ResultRecord.from_row(row) for row in self.load().to_dict("records")]
+        return [ResultRecord.from_row({str(k): v for k, v in row.items()}) for row in self.load().to_dict("records")]
 
     # ------------------------------------------------------------------ rewriting
     def consolidate(self) -> Path:

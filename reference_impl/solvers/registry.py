@@ -33,7 +33,7 @@ NATIVE_SOLVERS: list[NativeSolver] = [BnB(), KScan(), CuttingPlane()]
 def register_solver(solver: Solver) -> Solver:
     """Add a solver: a :class:`PyomoSolver` becomes an entry of ``PYOMO_SOLVERS``, a native
     adapter is appended to :data:`NATIVE_SOLVERS`."""
-    if solver.kind == "pyomo":
+    if isinstance(solver, PyomoSolver):
         PYOMO_SOLVERS[solver.name] = solver
         _clear_caches()
     else:
@@ -74,7 +74,7 @@ class NativeNames:
     """``Formulation.native_solvers`` read from the registry (a class attribute descriptor)."""
 
     def __get__(self, obj: Any, owner: type) -> tuple[str, ...]:
-        return native_names(owner.id)
+        return native_names(getattr(owner, "id"))
 
 
 def known_names(formulation_ids) -> list[str]:

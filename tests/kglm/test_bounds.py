@@ -107,7 +107,9 @@ def test_penalty_value_equals_minimisation_over_z():
         nz = np.flatnonzero(beta)
         c = np.abs(beta[nz])
         lo = c / M if math.isfinite(M) else np.full(nz.size, 1e-9)
-        obj = lambda z: lam2 * np.sum(c * c / z)
+        def obj(z):
+            return lam2 * np.sum(c * c / z)
+
         z0 = np.clip(np.full(nz.size, min(1.0, k / max(nz.size, 1))), lo, 1)
         cons = [{"type": "ineq", "fun": lambda z: k - np.sum(z)}]
         best_val = math.inf

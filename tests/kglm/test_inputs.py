@@ -28,13 +28,17 @@ def _err(match, *args, **kw):
 
 def test_nan_and_inf(data):
     X, y = data
-    Xn = X.copy(); Xn[3, 2] = np.nan
+    Xn = X.copy()
+    Xn[3, 2] = np.nan
     _err("NaN or infinite", Xn, y, k=2, lambda2=0.1)
-    Xi = X.copy(); Xi[0, 0] = np.inf
+    Xi = X.copy()
+    Xi[0, 0] = np.inf
     _err("NaN or infinite", Xi, y, k=2, lambda2=0.1)
-    yn = y.copy(); yn[1] = np.nan
+    yn = y.copy()
+    yn[1] = np.nan
     _err("y contains NaN", X, yn, k=2, lambda2=0.1)
-    yi = y.copy(); yi[1] = -np.inf
+    yi = y.copy()
+    yi[1] = -np.inf
     _err("y contains NaN", X, yi, k=2, lambda2=0.1)
 
 
@@ -93,9 +97,11 @@ def test_logistic_labels(data):
 
 def test_constant_columns(data):
     X, y = data
-    Xc = X.copy(); Xc[:, 4] = 3.0
+    Xc = X.copy()
+    Xc[:, 4] = 3.0
     _err("constant", Xc, y, k=2, lambda2=0.1)
-    Xz = X.copy(); Xz[:, 0] = 0.0
+    Xz = X.copy()
+    Xz[:, 0] = 0.0
     _err("constant", Xz, y, k=2, lambda2=0.1)
 
 

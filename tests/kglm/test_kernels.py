@@ -75,7 +75,8 @@ _SIM_SCRIPT = textwrap.dedent(
         px_cpu = prox_batch(V, 0.7, in1, free, kfree, lam2, M, kernels.theta_rows_cpu, np)
         out[f"{lam2},{M},{sigma}"] = dict(
             sim_cpu_equal=bool(np.array_equal(sim, cpu)),
-            sim_twin_close=bool(np.allclose(np.where(np.isinf(sim), 0, sim), np.where(np.isinf(twin), 0, twin), rtol=1e-12, atol=1e-12)
+            sim_twin_close=bool(np.allclose(np.where(np.isinf(sim), 0, sim), np.where(np.isinf(twin), 0, twin),
+                                            rtol=1e-12, atol=1e-12)
                                 and np.array_equal(np.isinf(sim), np.isinf(twin))),
             prox_equal=bool(np.array_equal(px_sim, px_cpu)))
     print("RESULT" + json.dumps(out))

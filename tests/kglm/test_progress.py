@@ -1,6 +1,5 @@
 """The native solver's progress trace: valid bounds at every time, incumbents never below the
 optimum and never increasing, and the primal-dual integral computed from it."""
-import numpy as np
 import pytest
 
 from reference_impl.harness.store import ResultsStore
