@@ -25,6 +25,7 @@ STATUSES: tuple[str, ...] = (
     "optimal",        # evaluator confirms feasibility and gap <= the run's tolerance
     "time_limit",     # stopped by the time limit (solver's or the harness's hard kill)
     "node_limit",     # stopped by a node limit (native solver)
+    "iteration_limit",  # stopped by an iteration limit (a decomposition loop's max_iterations)
     "infeasible",     # solver proved infeasibility
     "unbounded",      # solver proved unboundedness
     "unsupported",    # the solver cannot take this problem class (e.g. HiGHS on an MIQP)

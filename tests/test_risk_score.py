@@ -191,7 +191,7 @@ def test_cutting_plane_limits_are_statuses():
     instance = {"X": data["X"], "y": data["y"]}
     record = solve("risk_score.cutting_plane", instance, solver="highs", time_limit=60, k=4, max_iterations=1,
                    lp_warmup=0)
-    assert record.status == "node_limit" and "max_iterations" in record.message
+    assert record.status == "iteration_limit" and "max_iterations" in record.message
     assert record.objective is not None and record.bound <= record.objective
     record = solve("risk_score.cutting_plane", instance, solver="highs", time_limit=0.5, k=4)
     assert record.status == "time_limit"

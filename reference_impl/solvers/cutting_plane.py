@@ -129,13 +129,13 @@ def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.
             break
         add_cut(theta, b)
 
-    iterations, status, message, master_seconds, exact = 0, "node_limit", "", 0.0, False
+    iterations, status, message, master_seconds, exact = 0, "iteration_limit", "", 0.0, False
     while True:
         if remaining() <= 0:
             status, message = "time_limit", ""
             break
         if iterations >= params["max_iterations"]:
-            status, message = "node_limit", f"stopped after max_iterations = {params['max_iterations']} masters"
+            status, message = "iteration_limit", f"stopped after max_iterations = {params['max_iterations']} masters"
             break
         iterations += 1
         # early masters need not be solved exactly: their proven bound is valid at any gap
