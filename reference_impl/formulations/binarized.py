@@ -55,14 +55,14 @@ where 2ᴷ − 1 > U − L (otherwise it cannot bind and is omitted), L + Σₖ 
 
 :func:`write_opb` exports the PBO in the pseudo-Boolean competition's OPB format (a
 minimisation of −scale·(10) with integer coefficients; the header comments give the map back
-to (10) and to the variables); :func:`read_opb` parses such a file.
+to (10) and to the variables); :func:`read_opb` parses such a file (the format itself, reading
+and writing, is :mod:`reference_impl.formulations._opb`; its names are re-exported here).
 """
 from __future__ import annotations
 
 import math
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,7 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
+from ._opb import OPBModel, model_to_opb, opb_header_values, read_opb  # noqa: F401 (read_opb & co re-exported)
 from ._pyomo import settle_constant
 from .base import Evaluation, Formulation, as_float, as_int
 
@@ -430,47 +431,7 @@ class BinarizedPBO(_Binarized):
         return out
 
 
-# -- OPB export / import ------------------------------------------------------------------------
-@dataclass
-class OPBModel:
-    """A parsed OPB file: minimise Σ objective[j]·x_j subject to Σ a_j x_j (>= or =) rhs."""
-
-    n_vars: int
-    objective: dict[int, int]
-    constraints: list[tuple[dict[int, int], str, int]]
-    comments: list[str] = field(default_factory=list)
-
-    def objective_value(self, x: np.ndarray) -> int:
-        return int(sum(a * int(x[j - 1]) for j, a in self.objective.items()))
-
-    def violated(self, x: np.ndarray) -> list[int]:
-        """Indices of the constraints that the 0-1 point ``x`` (x[j-1] = value of x_j) violates."""
-        bad = []
-        for k, (terms, op, rhs) in enumerate(self.constraints):
-            lhs = sum(a * int(x[j - 1]) for j, a in terms.items())
-            if (op == ">=" and lhs < rhs) or (op == "=" and lhs != rhs):
-                bad.append(k)
-        return bad
-
-
-def _integer(value: float, what: str) -> int:
-    if abs(value - round(value)) > 1e-9:
-        raise InputError(f"OPB needs integer coefficients; {what} is {value}")
-    return int(round(value))
-
-
-def _terms(coefs, variables, index: dict[int, int], scale: int = 1) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for coef, var in zip(coefs, variables):
-        j = index[id(var)]
-        out[j] = out.get(j, 0) + _integer(float(coef) * scale, f"the coefficient of {var.name}")
-    return {j: a for j, a in out.items() if a != 0}
-
-
-def _format(terms: dict[int, int]) -> str:
-    return " ".join(f"{a:+d} x{j}" for j, a in sorted(terms.items()))
-
-
+# -- OPB export (the format itself: _opb.py) --------------------------------------------------------
 def write_opb(instance: Any, params: dict[str, Any] | None, path: str | os.PathLike) -> Path:
     """Write ``binarized.pbo`` on ``instance`` as an OPB file (pseudo-Boolean competition format).
 
@@ -478,10 +439,8 @@ def write_opb(instance: Any, params: dict[str, Any] | None, path: str | os.PathL
     ``scale`` is the least integer making α·scale and β·scale integral and ``offset`` = F·C is
     the constant of (10); so (10) = offset − V/scale. Both are stated in the header comments,
     followed by one comment line per variable (``* x17 w_plus[3,2]``). Constraints use ``>=``
-    and ``=`` only.
+    and ``=`` only (:func:`~reference_impl.formulations._opb.model_to_opb`).
     """
-    from pyomo.repn import generate_standard_repn
-
     from ..instances import resolve_instance
 
     formulation = BinarizedPBO()
@@ -489,80 +448,14 @@ def write_opb(instance: Any, params: dict[str, Any] | None, path: str | os.PathL
     params = formulation.validate(inst, dict(params or {}))
     model = formulation.build(inst, params)
     scale = math.lcm(*(Fraction(str(params[k])).limit_denominator(10**6).denominator for k in ("alpha", "beta")))
-    variables = list(model.component_data_objects(pyo.Var, descend_into=True))
-    index = {id(v): j + 1 for j, v in enumerate(variables)}
-    objective = next(model.component_data_objects(pyo.Objective, active=True))
-    repn = generate_standard_repn(objective.expr, compute_values=True)
-    offset = float(repn.constant)
-    obj_terms = _terms(repn.linear_coefs, repn.linear_vars, index, scale=-scale)  # maximise -> minimise
-    lines: list[str] = []
-    for con in model.component_data_objects(pyo.Constraint, active=True):
-        repn = generate_standard_repn(con.body, compute_values=True)
-        terms = _terms(repn.linear_coefs, repn.linear_vars, index)
-        constant = float(repn.constant)
-        lower = None if con.lower is None else _integer(pyo.value(con.lower) - constant, f"the bound of {con.name}")
-        upper = None if con.upper is None else _integer(pyo.value(con.upper) - constant, f"the bound of {con.name}")
-        if not terms:  # a constant row: it holds (lower <= 0 <= upper) or the model is infeasible
-            if (lower is not None and lower > 0) or (upper is not None and upper < 0):
-                raise InputError(f"{con.name} has no variables and is violated: the model is infeasible")
-            continue
-        if lower is not None and lower == upper:
-            lines.append(f"{_format(terms)} = {lower} ;")
-            continue
-        if lower is not None:
-            lines.append(f"{_format(terms)} >= {lower} ;")
-        if upper is not None:
-            lines.append(f"{_format({j: -a for j, a in terms.items()})} >= {-upper} ;")
-    header = [
-        f"* #variable= {len(variables)} #constraint= {len(lines)}",
-        f"* binarized.pbo (FORMULATIONS.md section 7; Tule, Le & Say, arXiv 2112.00434), instance {inst.id}",
-        f"* alpha= {params['alpha']:g} beta= {params['beta']:g} B= {params['B']}",
-        f"* objective (10) = offset - V / scale with offset= {offset:.17g} scale= {scale}",
-    ]
-    header += [f"* x{index[id(v)]} {v.name}" for v in variables]
-    text = "\n".join(header + [f"min: {_format(obj_terms)} ;"] + lines) + "\n"
+
+    def comments(offset: float) -> list[str]:
+        return [
+            f"* binarized.pbo (FORMULATIONS.md section 7; Tule, Le & Say, arXiv 2112.00434), instance {inst.id}",
+            f"* alpha= {params['alpha']:g} beta= {params['beta']:g} B= {params['B']}",
+            f"* objective (10) = offset - V / scale with offset= {offset:.17g} scale= {scale}",
+        ]
+
     path = Path(path)
-    path.write_text(text)
+    path.write_text(model_to_opb(model, scale=scale, comments=comments))
     return path
-
-
-_TERM = re.compile(r"([+-]\d+)\s+x(\d+)")
-
-
-def read_opb(path: str | os.PathLike) -> OPBModel:
-    """Parse a linear OPB file (the subset :func:`write_opb` writes: ``min:``, ``>=``, ``=``)."""
-    n_vars, objective, constraints, comments = 0, {}, [], []
-    for raw in Path(path).read_text().splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("*"):
-            comments.append(line)
-            found = re.search(r"#variable=\s*(\d+)", line)
-            if found:
-                n_vars = int(found.group(1))
-            continue
-        if not line.endswith(";"):
-            raise InputError(f"OPB line does not end with ';': {raw!r}")
-        body = line[:-1].strip()
-        if body.startswith("min:"):
-            objective = {int(j): int(a) for a, j in _TERM.findall(body[4:])}
-            continue
-        op = ">=" if ">=" in body else "=" if "=" in body else None
-        if op is None:
-            raise InputError(f"OPB constraint without >= or =: {raw!r}")
-        lhs, rhs = body.split(op)
-        terms: dict[int, int] = {}
-        for a, j in _TERM.findall(lhs):
-            terms[int(j)] = terms.get(int(j), 0) + int(a)
-        constraints.append((terms, op, int(rhs)))
-    return OPBModel(n_vars, objective, constraints, comments)
-
-
-def opb_header_values(model: OPBModel) -> tuple[float, int]:
-    """``(offset, scale)`` from :func:`write_opb`'s header: (10) = offset − V/scale."""
-    for line in model.comments:
-        found = re.search(r"offset=\s*(\S+)\s+scale=\s*(\d+)", line)
-        if found:
-            return float(found.group(1)), int(found.group(2))
-    raise InputError("the OPB file has no 'offset= … scale= …' header comment")

@@ -51,7 +51,6 @@ perspective ‖θ_g‖² ≤ z_g r_g would make it an MISOCP.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +61,9 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import squared_loss, values
+from ._support import all_finite, m_binding, missing_values, read_arrays, support_mask, support_violations
 from .base import Evaluation, Formulation, as_big_m, as_float, as_int, big_m_info, sparsity_terms
-from .sparse_regression import M_BINDING_RTOL, certified_big_m, heuristic_big_m, objective_value, ridge_fit
+from .sparse_regression import certified_big_m, heuristic_big_m, objective_value, ridge_fit
 
 
 @dataclass
@@ -198,35 +198,26 @@ class _StructuredSparseRegression(Formulation):
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
         design = self.design(instance, params)
         C, y = design.matrix, np.asarray(instance.y, dtype=float)
-        theta = np.asarray(solution["theta"], dtype=float)
-        z = np.asarray(solution["z"], dtype=float)
-        if theta.shape != (C.shape[1],) or z.shape != (design.n_groups,):
-            raise InputError(f"solution must have theta of length {C.shape[1]} and z of length {design.n_groups}")
-        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(z))):
-            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
-        selected = (z > 0.5).astype(float)
+        theta, z = read_arrays(solution, {"theta": C.shape[1], "z": design.n_groups})
+        if not all_finite(theta, z):
+            return missing_values()
+        selected = support_mask(z).astype(float)
         owner = design.column_group()
         M, k = float(params["M"]), params["k"]
-        violations = {
-            "integrality": float(np.max(np.abs(z - np.round(z)))),
-            "support_link": float(np.max(np.abs(theta[selected[owner] == 0]), initial=0.0)),
-            "big_m": float(np.max(np.abs(theta) - M, initial=0.0)),
-        }
-        if k is not None:
-            violations["cardinality"] = float(max(selected.sum() - k, 0))
+        violations = support_violations(theta, z, M=M, k=k, owner=owner)
         if design.structure.shape[0]:
             violations[design.structure_kind] = float(
                 np.max(design.structure @ selected - design.rhs, initial=0.0).clip(min=0.0))
         lambda0, lambda2 = params["lambda0"] or 0.0, params["lambda2"]
         objective = objective_value(C, y, theta, int(selected.sum()), lambda0, lambda2)
-        m_binding = bool(np.any(np.abs(theta[selected[owner] == 1]) >= (1 - M_BINDING_RTOL) * M))
+        binding = m_binding(theta, selected[owner] == 1, M)
         sst = float(np.sum((y - y.mean()) ** 2))
         support = np.flatnonzero(selected).tolist()
         info = {
             "support": support,
             "selected": [design.group_names[g] for g in support],
             "theta": theta.tolist(),
-            **big_m_info(params, m_binding, what="|theta|"),
+            **big_m_info(params, binding, what="|theta|"),
             "r2": 1.0 - float(np.sum((y - C @ theta) ** 2)) / sst if sst > 0 else float("nan"),
         }
         return Evaluation(objective=objective, violations=violations, info=info)

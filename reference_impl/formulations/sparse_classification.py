@@ -56,10 +56,10 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import values
+from ._support import (M_BINDING_RTOL, all_finite, cardinality_violation, m_binding, missing_values, read_arrays,
+                       support_mask, support_violations)
 from .base import Evaluation, Formulation, add_warning, as_big_m, as_float, big_m_info, sparsity_terms
 
-#: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
-M_BINDING_RTOL = 1e-4
 INTERCEPT_CHOICES = ("continuous", "none")
 
 
@@ -251,34 +251,26 @@ class _SparseClassifier(Formulation):
         return linear_classifier_solution(model, instance.X.shape[1])
 
     def _common_checks(self, X, params, solution) -> tuple[np.ndarray, np.ndarray, float, dict[str, float]] | None:
-        theta = np.asarray(solution["theta"], dtype=float)
-        z = np.asarray(solution["z"], dtype=float)
-        if theta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
-            raise InputError(f"solution must have theta and z of length {X.shape[1]}")
+        theta, z = read_arrays(solution, {"theta": X.shape[1], "z": X.shape[1]})
         intercept = intercept_value(solution)
-        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(z)) and math.isfinite(intercept)):
+        if not all_finite(theta, z, intercept):
             return None
-        selected = z > 0.5
+        selected = support_mask(z)
         M, k = float(params["M"]), params["k"]
-        violations = {
-            "integrality": float(np.max(np.abs(z - np.round(z)))),
-            "support_link": float(np.max(np.abs(theta[~selected]), initial=0.0)),
-            "big_m": float(np.max(np.abs(theta) - M, initial=0.0)),
-        }
+        violations = support_violations(theta, z, M=M)  # cardinality last, after the intercept's rows
         if params["intercept"] == "none":
             violations["intercept_fixed"] = abs(intercept)
         elif params.get("intercept_bound") is not None:
             violations["intercept_bound"] = max(abs(intercept) - float(params["intercept_bound"]), 0.0)
         if k is not None:
-            violations["cardinality"] = float(max(selected.sum() - k, 0))
+            violations["cardinality"] = cardinality_violation(selected, k)
         return theta, z, intercept, violations
 
     def _info(self, X, y, theta, z, intercept, params) -> dict[str, Any]:
-        selected = z > 0.5
-        M = float(params["M"])
-        m_binding = bool(np.any(np.abs(theta[selected]) >= (1 - M_BINDING_RTOL) * M))
+        selected = support_mask(z)
+        binding = m_binding(theta, selected, float(params["M"]))
         info = {"support": np.flatnonzero(selected).tolist(), "intercept": intercept,
-                **big_m_info(params, m_binding, reason=self.heuristic_m_reason),
+                **big_m_info(params, binding, reason=self.heuristic_m_reason),
                 **classification_info(X, y, theta, intercept)}
         if params.get("intercept_bound") is not None and params["intercept"] != "none":
             info["intercept_bound"] = float(params["intercept_bound"])
@@ -354,7 +346,7 @@ class SparseLogisticPerspective(_SparseClassifier):
         X, y = check_binary(instance)
         checked = self._common_checks(X, params, solution)
         if checked is None:
-            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+            return missing_values()
         theta, z, intercept, violations = checked
         objective = self.objective_value(X, y, theta, intercept, int((z > 0.5).sum()), params)
         return Evaluation(objective=objective, violations=violations,
@@ -425,12 +417,12 @@ class SparseSVMBigM(_SparseClassifier):
         X, y = check_binary(instance)
         checked = self._common_checks(X, params, solution)
         if checked is None:
-            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+            return missing_values()
         theta, z, intercept, violations = checked
         if solution.get("r") is not None:
             r = np.asarray(solution["r"], dtype=float)
             if r.shape != (X.shape[0],) or not np.all(np.isfinite(r)):
-                return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+                return missing_values()
             violations["hinge"] = float(np.max(1.0 - r - y * (X @ theta + intercept), initial=0.0))
             violations["slack_nonnegative"] = float(np.max(-r, initial=0.0))
         objective = self.objective_value(X, y, theta, intercept, int((z > 0.5).sum()), params)

@@ -42,10 +42,9 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ._pyomo import squared_loss, values
+from ._support import M_BINDING_RTOL  # noqa: F401  (re-exported: |θⱼ| ≥ (1 − this)·M counts as "M binds")
+from ._support import all_finite, m_binding, missing_values, read_arrays, support_mask, support_violations
 from .base import Evaluation, Formulation, as_big_m, as_float, big_m_info, sparsity_terms
-
-#: |θⱼ| ≥ (1 − this)·M on the support counts as "M binds".
-M_BINDING_RTOL = 1e-4
 
 
 def ridge_fit(X: np.ndarray, y: np.ndarray, support, lambda2: float) -> np.ndarray:
@@ -218,28 +217,19 @@ class _SparseRegression(Formulation):
 
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
         X, y = check_xy(instance)
-        theta = np.asarray(solution["theta"], dtype=float)
-        z = np.asarray(solution["z"], dtype=float)
-        if theta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
-            raise InputError(f"solution must have theta and z of length {X.shape[1]}")
-        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(z))):
-            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
-        selected = z > 0.5
+        theta, z = read_arrays(solution, {"theta": X.shape[1], "z": X.shape[1]})
+        if not all_finite(theta, z):
+            return missing_values()
+        selected = support_mask(z)
         M, k = float(params["M"]), params["k"]
         lambda0, lambda2 = params["lambda0"] or 0.0, params["lambda2"]
-        violations = {
-            "integrality": float(np.max(np.abs(z - np.round(z)))),
-            "support_link": float(np.max(np.abs(theta[~selected]), initial=0.0)),
-            "big_m": float(np.max(np.abs(theta) - M, initial=0.0)),
-        }
-        if k is not None:
-            violations["cardinality"] = float(max(selected.sum() - k, 0))
+        violations = support_violations(theta, z, M=M, k=k)
         objective = objective_value(X, y, theta, int(selected.sum()), lambda0, lambda2)
-        m_binding = bool(np.any(np.abs(theta[selected]) >= (1 - M_BINDING_RTOL) * M))
+        binding = m_binding(theta, selected, M)
         sst = float(np.sum((y - y.mean()) ** 2))
         info = {
             "support": np.flatnonzero(selected).tolist(),
-            **big_m_info(params, m_binding),
+            **big_m_info(params, binding),
             "r2": 1.0 - float(np.sum((y - X @ theta) ** 2)) / sst if sst > 0 else float("nan"),
         }
         return Evaluation(objective=objective, violations=violations, info=info)
