@@ -36,8 +36,19 @@ from ..registry import register
 from ..solvers.bnb import BNB_OPTIONS  # noqa: F401 (re-exported: bnb's options, solvers/bnb.py)
 from ..solvers.registry import NativeNames, solver_for
 from ._pyomo import squared_loss, values
-from .sparse_classification import add_logistic_epigraph, add_scores, logistic_terms
+from ._support import (
+    all_finite,
+    box_violation,
+    cardinality_violation,
+    integrality_violation,
+    m_binding,
+    missing_values,
+    read_arrays,
+    support_link_violation,
+    support_mask,
+)
 from .base import Evaluation, Formulation, as_float, as_int
+from .sparse_classification import add_logistic_epigraph, add_scores, logistic_terms
 
 LOSSES = ("squared", "logistic")
 #: the solver options of the native solver ``bnb`` are declared by its adapter (``BNB_OPTIONS``, solvers/bnb.py)
@@ -168,23 +179,19 @@ class KGLMPerspective(Formulation):
 
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
         X, y, mapped = glm_data(instance, params["loss"])
-        beta = np.asarray(solution["beta"], dtype=float)
-        z = np.asarray(solution["z"], dtype=float)
-        if beta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
-            raise InputError(f"solution must have beta and z of length {X.shape[1]}")
-        if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(z))):
-            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
-        selected = z > 0.5
+        beta, z = read_arrays(solution, {"beta": X.shape[1], "z": X.shape[1]})
+        if not all_finite(beta, z):
+            return missing_values()
+        selected = support_mask(z)
         M = params["M"]
-        violations = {
-            "integrality": float(np.max(np.abs(z - np.round(z)))),
-            "support_link": float(np.max(np.abs(beta[~selected]), initial=0.0)),
-            "cardinality": float(max(int(selected.sum()) - params["k"], 0)),
-            "box": float(np.max(np.abs(beta) - M, initial=0.0)) if math.isfinite(M) else 0.0,
+        violations = {  # kglm lists the cardinality before the box
+            "integrality": integrality_violation(z),
+            "support_link": support_link_violation(beta, selected),
+            "cardinality": cardinality_violation(selected, params["k"]),
+            "box": box_violation(beta, M),
         }
         objective = glm_objective(X, y, beta, params["loss"], params["lambda2"])
-        info = {"support": np.flatnonzero(selected).tolist(),
-                "m_binding": bool(math.isfinite(M) and np.any(np.abs(beta[selected]) >= (1 - 1e-4) * M))}
+        info = {"support": np.flatnonzero(selected).tolist(), "m_binding": m_binding(beta, selected, M)}
         if mapped:
             info.update(label_mapping={"0": -1, "1": 1}, warning=LABEL_NOTE)
         return Evaluation(objective=objective, violations=violations, info=info)

@@ -42,6 +42,15 @@ from ..errors import InputError
 from ..instances.instance import Instance
 from ..registry import register
 from ..solvers.registry import NativeNames
+from ._support import (
+    all_finite,
+    cardinality_violation,
+    integrality_violation,
+    missing_values,
+    read_arrays,
+    support_link_violation,
+    support_mask,
+)
 from .base import Evaluation, Formulation, as_float, as_int, sparsity_terms
 from .sparse_classification import (
     add_logistic_epigraph,
@@ -158,24 +167,21 @@ class _RiskScore(Formulation):
     def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
         """Recompute (8) from θ, z, θ₀ and check integrality, links, bounds, cardinality."""
         X, y = check_binary(instance)
-        theta = np.asarray(solution["theta"], dtype=float)
-        z = np.asarray(solution["z"], dtype=float)
-        if theta.shape != (X.shape[1],) or z.shape != (X.shape[1],):
-            raise InputError(f"solution must have theta and z of length {X.shape[1]}")
+        theta, z = read_arrays(solution, {"theta": X.shape[1], "z": X.shape[1]})
         intercept = intercept_value(solution)
-        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(z)) and math.isfinite(intercept)):
-            return Evaluation(objective=math.inf, violations={"missing_values": math.inf})
+        if not all_finite(theta, z, intercept):
+            return missing_values()
         lower, upper, B = params["l"], params["u"], params["intercept_bound"]
-        selected = z > 0.5
+        selected = support_mask(z)
         integral = [theta, z] + ([np.array([intercept])] if params["intercept"] == "integer" else [])
         violations = {
-            "integrality": float(max(np.max(np.abs(v - np.round(v)), initial=0.0) for v in integral)),
-            "support_link": float(np.max(np.abs(theta[~selected]), initial=0.0)),
+            "integrality": integrality_violation(*integral),
+            "support_link": support_link_violation(theta, selected),
             "coefficient_bounds": float(np.max(np.maximum(lower * z - theta, theta - upper * z), initial=0.0)),
             "intercept_bound": max(abs(intercept) - B, 0.0) if params["intercept"] != "none" else abs(intercept),
         }
         if params["k"] is not None:
-            violations["cardinality"] = float(max(selected.sum() - params["k"], 0))
+            violations["cardinality"] = cardinality_violation(selected, params["k"])
         objective = risk_objective(X, y, theta, intercept, int(selected.sum()), params["lambda0"])
         names = instance.feature_names
         info = {
