@@ -259,4 +259,7 @@ def warm_up(backend: str = "numpy") -> float:
     y = X[:, :2].sum(axis=1) + 0.1 * rng.standard_normal(30)
     solve(X, y, k=2, lambda2=1.0, M=2.0, backend=backend)
     solve(X, np.where(y > 0, 1.0, -1.0), k=2, loss="logistic", lambda2=1.0, M=2.0, backend=backend)
+    from .kernels import compile_layouts
+
+    compile_layouts()  # the Fortran-ordered variants larger logistic problems reach
     return time.perf_counter() - start

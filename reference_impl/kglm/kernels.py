@@ -206,12 +206,31 @@ if HAVE_NUMBA:
                 tk[i] = nxt
 
 
-def _c(a: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
-    """``a`` as a C-contiguous array of ``dtype`` (itself when it already is one): each
-    compiled pass then has a single signature, which :func:`~.api.warm_up` compiles (or loads
-    from numba's cache) before any timed solve, instead of a new one compiling inside it for
-    a Fortran-ordered operand."""
-    return np.ascontiguousarray(a, dtype=dtype)
+#: Fortran-ordered operands the logistic path hands the two FISTA kernels (the iterates and
+#: their images are views of transposed products): "C"/"F" per 2-D argument, in order
+_FORTRAN_LAYOUTS = {"_extrapolate_nb": (("F", "F", "C", "C"), ("C", "F", "C", "C")),
+                    "_restart_nb": (("C", "C", "F"),)}
+
+
+def compile_layouts() -> None:
+    """Compile (or load from numba's on-disk cache) the kernels' variants for the
+    Fortran-ordered operands the logistic path produces, so that a timed solve never compiles
+    one (:func:`~.api.warm_up` calls this)."""
+    if not HAVE_NUMBA:
+        return
+    from numba import types
+
+    vector = types.Array(types.float64, 1, "C")
+    for name, layouts in _FORTRAN_LAYOUTS.items():
+        kernel = globals()[name]
+        for layout in layouts:
+            matrices = [types.Array(types.float64, 2, order) for order in layout]
+            if name == "_extrapolate_nb":  # (x, xprev, Lx, Lxprev, tk, tkp, Y, LY)
+                signature = (*matrices, vector, vector, types.Array(types.float64, 2, "C"),
+                             types.Array(types.float64, 2, "C"))
+            else:  # (Y, xn, x, tk, tkp)
+                signature = (*matrices, vector, vector)
+            kernel.compile(signature)
 
 
 def _rowvec(t: Any, B: int) -> np.ndarray:
@@ -243,12 +262,11 @@ def prox_step_cpu(Y: np.ndarray, G: np.ndarray, t: Any, in1: np.ndarray, free: n
     tv = _rowvec(t, B)
     V = np.empty((B, p))
     A = np.empty((B, p))
-    free = _c(free, np.bool_)
-    _grad_step_nb(_c(Y), _c(G), tv, free, V, A)
+    _grad_step_nb(Y, G, tv, free, V, A)
     A.sort(axis=1)
     m = np.count_nonzero(free, axis=1)
     out = np.empty((B, p))
-    _prox_rows_nb(V, A, m, tv, _c(in1, np.bool_), free, np.asarray(kf, dtype=np.int64), float(lam2),
+    _prox_rows_nb(V, A, m, tv, in1, free, np.asarray(kf, dtype=np.int64), float(lam2),
                   float(M), out)
     return out
 
@@ -259,14 +277,14 @@ def extrapolate_cpu(x: np.ndarray, xprev: np.ndarray, Lx: np.ndarray, Lxprev: np
     m = (t_{k-1} - 1) / t_k per row, in one compiled pass."""
     Y = np.empty(x.shape)
     LY = np.empty(Lx.shape)
-    _extrapolate_nb(_c(x), _c(xprev), _c(Lx), _c(Lxprev), _c(tk), _c(tkp), Y, LY)
+    _extrapolate_nb(x, xprev, Lx, Lxprev, tk, tkp, Y, LY)
     return Y, LY
 
 
 def restart_cpu(Y: np.ndarray, xn: np.ndarray, x: np.ndarray, tk: np.ndarray,
                 tkp: np.ndarray) -> None:
     """Gradient restart test (O'Donoghue & Candes) and momentum update, in place on tk/tkp."""
-    _restart_nb(_c(Y), _c(xn), _c(x), tk, tkp)
+    _restart_nb(Y, xn, x, tk, tkp)
 
 
 def theta_rows_cpu(A: np.ndarray, m: np.ndarray, kf: np.ndarray, sigma: Any, lam2: float,
