@@ -84,3 +84,12 @@ def test_relaxation_fallback_bound_is_valid_for_maximisation(monkeypatch):
     assert outcome.bound >= 10.0  # an upper bound on a maximisation's optimum
     model.obj.sense = pyo.minimize
     assert relaxation.relaxation_bound(model, "MILP", rel_gap=1e-4).bound <= 10.0
+
+
+def test_runs_without_a_solution_share_the_problem_of_the_derived_m():
+    """A size-limited or unsupported run has no evaluation (no M_source in extra), but its
+    effective hyperparameters say where M came from: it belongs to the same problem."""
+    frame = _frame([_run("a", params={"k": 5}, extra={"M_source": "derived", "effective_params": {"M_source": "derived"}}),
+                    _run("b", params={"k": 5}, status="size_limited", objective=None,
+                         extra={"effective_params": {"M": 1.2, "M_source": "derived"}})])
+    assert frame["problem"].nunique() == 1

@@ -92,8 +92,10 @@ def _params_label(text: str, extra: dict | None = None) -> str:
     """The problem's hyperparameters as a label; M as given, or by its source when derived."""
     params = json.loads(text) if isinstance(text, str) and text else {}
     shown = {k: v for k, v in params.items() if v is not None}
-    if "M" not in shown and (extra or {}).get("M_source"):
-        shown["M"] = str(extra["M_source"])
+    extra = extra or {}
+    source = extra.get("M_source") or (extra.get("effective_params") or {}).get("M_source")
+    if "M" not in shown and source:  # also for runs without a solution (the evaluator reports M_source)
+        shown["M"] = str(source)
     return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in sorted(shown.items())) or "-"
 
 
