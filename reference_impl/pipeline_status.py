@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 #: stages whose committed outputs are known to be older than their code, and why; each one is
 #: rerun (`dvc repro STAGE`) on a machine held alone, then removed from here
 KNOWN_STALE: dict[str, str] = {
-    "figure-gb.batch_size": "not rerun after the kglm kernel and solver-registry changes of 2026-12-03: it needs "
-                            "a machine held alone (numba and BLAS threads), which the session had not left",
-    "figure-gb.certify_vs_p": "likewise (about 20 minutes alone on 2 cores)",
+    "figure-gb.certify_vs_p": "not rerun after the kglm kernel and solver-registry changes of 2026-12-03: it needs "
+                              "about 20 minutes of a machine held alone (numba and BLAS threads), which the "
+                              "session had not left",
 }
 
 
