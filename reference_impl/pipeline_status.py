@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: stages whose committed outputs are known to be older than their code, and why; each one is
 #: rerun (`dvc repro STAGE`) on a machine held alone, then removed from here
 KNOWN_STALE: dict[str, str] = {
-    "figure-gb.certify_vs_p": "not rerun after the kglm kernel and solver-registry changes of 2026-12-03: it needs "
-                              "about 20 minutes of a machine held alone (numba and BLAS threads), which the "
-                              "session had not left",
+    "figure-binarized.table2": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
+    "figure-binarized.fig1": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
+    "figure-binarized.fig2": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
+    "figure-binarized.fig3": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
 }
 
 

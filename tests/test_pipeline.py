@@ -24,8 +24,34 @@ def test_function_level_and_relative_imports_are_followed():
     code = pipeline.closure([worker])
     assert pipeline.PACKAGE / "api.py" in code  # imported inside a function
     assert pipeline.PACKAGE / "solvers" / "pyomo_solve.py" in code  # through api -> solvers/__init__
+    # the instance generators fill a registry that only the `instances` stage scans
     generators = set((pipeline.PACKAGE / "instances" / "generators").glob("*.py"))
-    assert generators <= code  # a package that imports all its modules brings them all
+    assert pipeline.PACKAGE / "instances" / "generators" / "kglm.py" not in code
+    assert generators <= pipeline.closure([pipeline.PACKAGE / "instances" / "library.py", *generators])
+
+
+def test_a_stage_depends_on_its_own_instances_and_suite_only():
+    """A new suite file, catalogue family or library instance leaves every other stage current:
+    a run depends on the library files and catalogue family of its own instances and on its own
+    suite file, never on a folder that holds the others'."""
+    from reference_impl.harness.suites import load_suite
+    from reference_impl.instances import catalogue
+
+    for suite in ("default", "kglm"):
+        deps = pipeline.suite_deps(suite)
+        assert not {"instances/data", "reference_impl/harness", "reference_impl/instances",
+                    "reference_impl/instances/catalogue", "reference_impl/harness/suites"} & set(deps)
+        instances = {i for g in load_suite(suite)["groups"] for i in g["instances"]}
+        assert {d for d in deps if d.startswith("instances/data/")} == {f"instances/data/{i}.npz" for i in instances}
+        families = {catalogue()[i]["family_file"] for i in instances}
+        assert {d for d in deps if "/catalogue/" in d} == {f"reference_impl/instances/catalogue/{f}.yaml"
+                                                           for f in families}
+        assert [d for d in deps if "harness/suites/" in d] == [f"reference_impl/harness/suites/{suite}.yaml"]
+    # a figure depends on the library files of the instances its module names
+    assert "instances/data/communities-crime.npz" in pipeline.figure_deps("tutorial.fig2")
+    assert not [d for d in pipeline.figure_deps("gb.batch_size") if d.startswith("instances/data")]
+    # the instances stage itself depends on every generator, loader and catalogue file
+    assert "reference_impl/instances" in pipeline.instance_deps()
 
 
 def _covered(path: str, deps: list[str]) -> bool:
@@ -61,8 +87,9 @@ def test_a_run_loads_no_module_outside_its_stage_dependencies():
             execute(RunSpec(formulation, "scip", "synreg-n30-p8-k3", {{"k": 2}}, time_limit=5, root_relaxation=True))
     """)
     deps = pipeline.suite_deps("default")
-    registry_scan = [m for m in loaded if m.startswith("reference_impl/formulations/")
-                     and not _covered(m, deps)]
+    scanned = ("reference_impl/formulations/", "reference_impl/instances/generators/",
+               "reference_impl/instances/loaders/")
+    registry_scan = [m for m in loaded if m.startswith(scanned) and not _covered(m, deps)]
     missing = [m for m in loaded if not _covered(m, deps) and m not in registry_scan]
     assert not missing, f"modules a run executes but the stage does not depend on: {missing}"
     used = {f"reference_impl/formulations/{i.split('.')[0]}.py" for i in ids}

@@ -99,7 +99,7 @@ class ExperimentConfig:
     def key(self) -> str:
         """The settings and the code that computes a cell: a cached cell is reused only by the
         same experiment run by the same code."""
-        from ..pipeline import code_fingerprint
+        from ..code_deps import code_fingerprint
 
         settings = {k: v for k, v in asdict(self).items() if k not in ("sizes", "isolate")}
         settings["code"] = code_fingerprint([Path(__file__)])
