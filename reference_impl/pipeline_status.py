@@ -21,12 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: stages whose committed outputs are known to be older than their code, and why; each one is
 #: rerun (`dvc repro STAGE`) on a machine held alone, then removed from here
-KNOWN_STALE: dict[str, str] = {
-    "figure-binarized.table2": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
-    "figure-binarized.fig1": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
-    "figure-binarized.fig2": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
-    "figure-binarized.fig3": "rerun pending: the import-graph code moved to code_deps.py, which keys the experiment cache",
-}
+KNOWN_STALE: dict[str, str] = {}
 
 
 def stale_stages(root: Path = ROOT, *, outputs: bool = False) -> dict[str, list]:
