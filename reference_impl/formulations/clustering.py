@@ -52,6 +52,7 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance
 from ..registry import register
+from ._data_checks import real_matrix
 from ._support import all_finite, integrality_violation, missing_values
 from .base import Evaluation, Formulation, add_warning, as_float, as_int
 
@@ -71,17 +72,7 @@ def check_points(instance: Instance) -> np.ndarray:
     """The instance's ``X`` as a finite float matrix with at least 2 rows; InputError otherwise."""
     if "X" not in instance.arrays:
         raise InputError(f"instance {instance.id!r} must hold a data matrix 'X'")
-    X = np.asarray(instance.arrays["X"])
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise InputError(f"X must be a non-empty 2-D array (n points × d features); got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise InputError("X must be a real numeric array")
-    X = X.astype(float)
-    if not np.all(np.isfinite(X)):
-        raise InputError(f"X contains {int(np.sum(~np.isfinite(X)))} NaN or infinite value(s); clean or impute them")
-    if X.shape[0] < 2:
-        raise InputError("clustering needs at least 2 points")
-    return X
+    return real_matrix(instance.arrays["X"], rows="points", at_least_two="clustering needs at least 2 points")
 
 
 def dissimilarity(X: np.ndarray, metric: str = "euclidean") -> np.ndarray:

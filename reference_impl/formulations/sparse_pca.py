@@ -49,6 +49,7 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance
 from ..registry import register
+from ._data_checks import real_matrix
 from ._pyomo import values
 from ._support import all_finite, missing_values, read_arrays, support_mask, support_violations
 from .base import FEASIBILITY_TOL, Evaluation, Formulation, as_int
@@ -98,16 +99,7 @@ def covariance(instance: Instance, standardize: bool = False) -> np.ndarray:
     if "Sigma" in instance.arrays:
         S = check_covariance(instance.arrays["Sigma"])
     elif "X" in instance.arrays:
-        X = np.asarray(instance.arrays["X"])
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise InputError(f"X must be a non-empty 2-D array (n samples × d features); got shape {X.shape}")
-        if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-            raise InputError("X must be a real numeric array")
-        X = X.astype(float)
-        if not np.all(np.isfinite(X)):
-            raise InputError(f"X contains {int(np.sum(~np.isfinite(X)))} NaN or infinite value(s); clean or impute them")
-        if X.shape[0] < 2:
-            raise InputError("X needs at least 2 samples to have a covariance")
+        X = real_matrix(instance.arrays["X"], rows="samples", at_least_two="X needs at least 2 samples to have a covariance")
         centred = X - X.mean(axis=0)
         S = check_covariance(centred.T @ centred / X.shape[0], "the sample covariance of X")
     else:

@@ -202,5 +202,7 @@ def build(out: Path, *, time_limit: float, k: int, cutoff: float) -> list[Path]:
         "- The tutorial does not give its models' settings (wavelet family, thresholds, filter, λ); the panels "
         "here are one reasonable choice each, and the comparison is qualitative.\n"
         f"- Provenance: miobench commit {git_commit()}, machine {machine()}.\n"
+        "- Rebuild: `dvc repro figure-tutorial.fig11` (or `miobench figures build tutorial.fig11 --setting quick`; "
+        "`--setting paper` uses a 600 s limit).\n"
     )
     return [*paths, page, out / "summary.csv", out / "signals.csv"]
