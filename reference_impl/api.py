@@ -46,6 +46,7 @@ def solve(
     solver_options: dict[str, Any] | None = None,
     warm_start: dict[str, Any] | None = None,
     verbose: bool = False,
+    solution_out: dict[str, Any] | None = None,
     **hyperparameters: Any,
 ) -> ResultRecord:
     """Solve ``formulation_id`` on ``instance`` and return the evaluated result record.
@@ -59,7 +60,8 @@ def solve(
     raises a :class:`MiobenchError` with one clear message; solver trouble (unsupported
     class, missing package, license limits, time limit) is a status. Nothing is printed on
     stdout or stderr unless ``verbose`` asks for the solver's log (the root relaxation, when
-    asked for, is always solved quietly).
+    asked for, is always solved quietly). A dict given as ``solution_out`` receives the
+    solver's solution (variable name -> array, as the evaluator saw it) when there is one.
     """
     entered = time.perf_counter()  # wall_seconds counts from here; checks and loading are prepare_seconds
     from .errors import check_run_settings
@@ -76,6 +78,8 @@ def solve(
     if solver_options is not None and not (isinstance(solver_options, Mapping)
                                            and all(isinstance(k, str) for k in solver_options)):
         raise InputError(f"solver_options must be a mapping of option names to values; got {solver_options!r}")
+    if solution_out is not None and not isinstance(solution_out, dict):
+        raise InputError(f"solution_out must be a dict to receive the solution; got {type(solution_out).__name__}")
     if warm_start is not None and not (isinstance(warm_start, Mapping) and all(isinstance(k, str) for k in warm_start)):
         raise InputError(f"warm_start must be a mapping of variable names to arrays; got {type(warm_start).__name__}")
     warm_start = _checked_start(warm_start)
@@ -106,6 +110,8 @@ def solve(
         record=record,
     )
     _fill_from_outcome(record, formulation, inst, params, outcome, solution)
+    if solution_out is not None and solution is not None:
+        solution_out.update(solution)
     if root_relaxation and model is None and outcome.extra.get("root_bound") is not None:
         record.root_bound = outcome.extra["root_bound"]  # a native solver's own root bound
     elif root_relaxation and model is not None and outcome.status not in ("not_installed", "unsupported"):
@@ -175,11 +181,16 @@ def _fill_from_outcome(record: ResultRecord, formulation: Formulation, inst: Ins
                 status = "error"
                 record.message = (f"solver claimed optimality but the recomputed gap is {record.gap:.3g} "
                                   f"> {record.rel_gap:g} (objective re-evaluated as {record.objective:.10g})")
+        elif status == "feasible" and not evaluation.feasible:
+            status = "error"
+            record.message = (f"the heuristic's solution violates a constraint by {evaluation.max_violation:.3g} "
+                              f"> {FEASIBILITY_TOL:g} ({_worst(evaluation.violations)})")
         if evaluation.info.get("warning"):
             record.message = "; ".join(m for m in (record.message, evaluation.info["warning"]) if m)
-    elif status == "optimal":
+    elif status in ("optimal", "feasible"):
+        claim = "optimality" if status == "optimal" else "a feasible solution"
+        record.message = f"solver claimed {claim} but returned no solution"
         status = "error"
-        record.message = "solver claimed optimality but returned no solution"
     record.status = status
 
 

@@ -47,6 +47,8 @@ def _package_of(path: Path) -> str:
 #: generators and loaders run in the ``instances`` stage; every other stage reads what they built
 #: (the library's files it names), so a new instance family leaves those stages current.
 REGISTRY_LOOKUPS = {PACKAGE / "reports" / "paper" / "__init__.py",
+                    PACKAGE / "solvers" / "adapters" / "__init__.py",
+                    PACKAGE / "commands" / "__init__.py",
                     PACKAGE / "instances" / "generators" / "__init__.py",
                     PACKAGE / "instances" / "loaders" / "__init__.py"}
 

@@ -47,6 +47,17 @@ def _formulation_modules(formulation_ids: set[str]) -> list[Path]:
     return sorted({Path(inspect.getfile(type(known[f]))).resolve() for f in formulation_ids if f in known})
 
 
+def _adapter_modules(formulation_ids: set[str], solver_names: set[str] | None = None) -> list[Path]:
+    """The modules of the native and peer solver adapters (solvers/adapters/) that take one of
+    these formulations, by name when ``solver_names`` is given (a suite's solvers)."""
+    import inspect
+
+    from .solvers.registry import NATIVE_SOLVERS
+
+    return sorted({Path(inspect.getfile(type(s))).resolve() for s in NATIVE_SOLVERS
+                   if set(s.formulations) & formulation_ids and (solver_names is None or s.name in solver_names)})
+
+
 def _ids_named_in(path: Path) -> set[str]:
     from .registry import formulations
 
@@ -77,8 +88,12 @@ def _code(entries: list[str], extra: Iterable[Path] = ()) -> list[Path]:
     return sorted(closure([PACKAGE / e for e in entries] + list(extra)))
 
 
-#: run by every command, not followed (the package root only wraps `solve` lazily)
-CLI = ["__init__.py", "__main__.py", "cli.py"]
+def _cli(command: str) -> set[Path]:
+    """What ``miobench COMMAND`` runs before and around the stage's own code: the entry point,
+    the parser and the command's module (commands/, a registry lookup) with its imports; the
+    package root is not followed (it only wraps ``solve`` lazily)."""
+    return closure([PACKAGE / "__main__.py", PACKAGE / "cli.py", PACKAGE / "commands" / f"{command}.py"]) | {
+        PACKAGE / "__init__.py"}
 RUN_ENTRIES = ["harness/runner.py", "harness/worker.py"]
 LIBRARY = "instances/data"
 
@@ -119,10 +134,12 @@ def suite_deps(suite: str) -> list[str]:
 
     groups = load_suite(suite)["groups"]
     ids = {f for group in groups for f in group["formulations"]}
-    code = _code(RUN_ENTRIES, closure(_formulation_modules(ids)))
+    adapters = {a for group in groups for a in _adapter_modules(
+        set(group["formulations"]), {s if isinstance(s, str) else s["solver"] for s in group["solvers"]})}
+    code = _code(RUN_ENTRIES, closure(_formulation_modules(ids) + sorted(adapters)))
     suite_file = (SUITES_DIR / f"{suite}.yaml").relative_to(ROOT).as_posix()
     data = instance_files({i for group in groups for i in group["instances"]})
-    return _with_data(_collapse(set(code) | {PACKAGE / c for c in CLI}), [suite_file, *data])
+    return _with_data(_collapse(set(code) | _cli("run")), [suite_file, *data])
 
 
 def figure_deps(figure_id: str) -> list[str]:
@@ -134,21 +151,22 @@ def figure_deps(figure_id: str) -> list[str]:
 
     module = Path(inspect.getfile(get_figure(figure_id).build)).resolve()
     entries = [module, PACKAGE / "reports/paper/__init__.py"]
-    code = closure(entries + _formulation_modules(_ids_named_in(module)))
+    named = _ids_named_in(module)
+    code = closure(entries + _formulation_modules(named) + _adapter_modules(named))
     data = instance_files(_instance_ids_named_in(module))
-    return _with_data(_collapse(code | {PACKAGE / c for c in CLI}), data)
+    return _with_data(_collapse(code | _cli("figures")), data)
 
 
 def report_deps() -> list[str]:
     code = closure([PACKAGE / "reports/build.py"])
-    return _collapse(code | {PACKAGE / c for c in CLI})
+    return _collapse(code | _cli("report"))
 
 
 def instance_deps() -> list[str]:
     package = PACKAGE / "instances"
     generators = set(package.joinpath("generators").glob("*.py")) | set(package.joinpath("loaders").glob("*.py"))
     code = closure([package / "library.py", *generators])
-    return _collapse(code | {PACKAGE / c for c in CLI} | set(package.joinpath("catalogue").glob("*.yaml")))
+    return _collapse(code | _cli("instances") | set(package.joinpath("catalogue").glob("*.yaml")))
 
 
 def stages(params: dict) -> dict:

@@ -26,6 +26,8 @@ STATUSES: tuple[str, ...] = (
     "time_limit",     # stopped by the time limit (solver's or the harness's hard kill)
     "node_limit",     # stopped by a node limit (native solver)
     "iteration_limit",  # stopped by an iteration limit (a decomposition loop's max_iterations)
+    "feasible",       # a heuristic (no bound, e.g. a peer's splicing or beam search): the evaluator confirms its
+                      # solution feasible; never counted as solved, reported by its primal gap to the best bound
     "infeasible",     # solver proved infeasibility
     "unbounded",      # solver proved unboundedness
     "unsupported",    # the solver cannot take this problem class (e.g. HiGHS on an MIQP)

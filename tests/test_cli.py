@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from reference_impl.cli import main, parse_param
+from reference_impl.cli import main
+from reference_impl.commands._common import parse_param
 from reference_impl.record import ResultRecord
 from reference_impl.registry import formulations
 

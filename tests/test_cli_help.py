@@ -149,7 +149,7 @@ def test_a_reader_that_stops_early_is_no_error():
 def test_terminal_table_never_folds_an_id():
     from rich.console import Console
 
-    from reference_impl.cli import rich_table
+    from reference_impl.commands._common import rich_table
 
     rows = [[row["id"], row["equation"], row["class"], "scip, gurobi", row["summary"]]
             for row in (f.describe() for f in formulations().values())]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reference_impl.solvers.adapters.bnb import check_bnb_options
 from reference_impl.harness.preflight import (
     NOT_IN_SUITE,
-    check_bnb_options,
     check_runs,
     find_problems,
     format_problems,

@@ -41,11 +41,7 @@ call of the formulation's evaluator that ``api.solve`` makes on the solver's sol
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import inspect
 import math
-import threading
 import warnings
 from typing import Any, ClassVar
 
@@ -88,69 +84,14 @@ class MIOFitError(MiobenchError, ValueError):
 
 
 # -- reading the solution back from api.solve ----------------------------------------------
-_SINK: contextvars.ContextVar[list | None] = contextvars.ContextVar("miobench_estimator_solution_sink", default=None)
-_LOCK = threading.Lock()
-_ACTIVE: dict[int, int] = {}  # id(formulation) -> number of fits capturing through it now
-
-
-def _capturing_evaluate(formulation):
-    """The formulation's own ``evaluate``, also recording its ``solution`` argument in the
-    current context's sink (if any); nothing else changes."""
-    method = type(formulation).evaluate
-
-    def evaluate(instance, params, solution):
-        sink = _SINK.get()
-        if sink is not None and solution is not None:
-            sink.append({name: np.array(value, copy=True) if value is not None else None
-                         for name, value in solution.items()})
-        return method(formulation, instance, params, solution)
-
-    evaluate.__doc__ = method.__doc__
-    evaluate._miobench_capture = True  # type: ignore[attr-defined]
-    return evaluate
-
-
-@contextlib.contextmanager
-def _capture(formulation):
-    """Collect the solutions handed to ``formulation.evaluate`` in this context (thread-safe:
-    the sink is a context variable; the wrapper is installed while any fit uses it)."""
-    sink: list = []
-    token = _SINK.set(sink)
-    key = id(formulation)
-    with _LOCK:
-        if _ACTIVE.get(key, 0) == 0:
-            formulation.evaluate = _capturing_evaluate(formulation)  # instance attribute, class untouched
-        _ACTIVE[key] = _ACTIVE.get(key, 0) + 1
-    try:
-        yield sink
-    finally:
-        _SINK.reset(token)
-        with _LOCK:
-            _ACTIVE[key] -= 1
-            if _ACTIVE[key] == 0:
-                del _ACTIVE[key]
-                formulation.__dict__.pop("evaluate", None)
-
-
 def solve_with_solution(formulation_id: str, instance: Any, **kwargs: Any) -> tuple[ResultRecord, dict | None]:
     """``api.solve(formulation_id, instance, **kwargs)`` and the solution arrays the record
-    was evaluated on (``None`` when the solver returned none).
-
-    If ``api.solve`` takes a ``solution_out`` mapping (the change proposed for it), that is
-    used; otherwise the solution is read from the single evaluator call ``api.solve`` makes on
-    the solver's solution (the last one: solvers themselves never call the evaluator)."""
+    was evaluated on (``None`` when the solver returned none), through ``solution_out``."""
     from .. import api
-    from ..registry import get_formulation
 
-    if "solution_out" in inspect.signature(api.solve).parameters:
-        out: dict = {}
-        record = api.solve(formulation_id, instance, solution_out=out, **kwargs)
-        return record, (dict(out) or None)
-    formulation = get_formulation(formulation_id)
-    with _capture(formulation) as sink:
-        record = api.solve(formulation_id, instance, **kwargs)
-    solution = sink[-1] if sink and record.max_violation is not None else None
-    return record, solution
+    out: dict = {}
+    record = api.solve(formulation_id, instance, solution_out=out, **kwargs)
+    return record, (dict(out) or None)
 
 
 # -- the generic estimator ----------------------------------------------------------------------

@@ -33,7 +33,7 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
-from ..solvers.bnb import BNB_OPTIONS  # noqa: F401 (re-exported: bnb's options, solvers/bnb.py)
+from ..solvers.adapters.bnb import BNB_OPTIONS  # noqa: F401 (re-exported: the bnb adapter's options)
 from ..solvers.registry import NativeNames, solver_for
 from ._pyomo import squared_loss, values
 from ._support import (
@@ -51,7 +51,8 @@ from .base import Evaluation, Formulation, as_float, as_int
 from .sparse_classification import add_logistic_epigraph, add_scores, logistic_terms
 
 LOSSES = ("squared", "logistic")
-#: the solver options of the native solver ``bnb`` are declared by its adapter (``BNB_OPTIONS``, solvers/bnb.py)
+#: the solver options of the native solver ``bnb`` are declared by its adapter (``BNB_OPTIONS``,
+#: solvers/adapters/bnb.py)
 
 
 def glm_objective(X: np.ndarray, y: np.ndarray, beta: np.ndarray, loss: str, lambda2: float) -> float:
@@ -118,7 +119,7 @@ class KGLMPerspective(Formulation):
     family = "kglm"
     summary = "k-sparse least squares / logistic regression, perspective; native batched BnB `bnb`"
     hyperparameters = {"k": None, "loss": "squared", "lambda2": 1.0, "M": math.inf}
-    native_solvers = NativeNames()  # from the solver registry: ("bnb",) (solvers/bnb.py)
+    native_solvers = NativeNames()  # from the solver registry: ("bnb",) (solvers/adapters/bnb.py)
     benchmark_cases = (("kglm-ls-n40-p12-k3", {"k": 3, "lambda2": 1.0, "M": 2.0}),
                        ("kglm-logit-n60-p12-k3", {"k": 3, "loss": "logistic", "lambda2": 1.0, "M": 2.0}))
 
@@ -199,7 +200,7 @@ class KGLMPerspective(Formulation):
     def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float,
                      rel_gap: float, threads: int, seed: int, solver_options: dict[str, Any] | None = None,
                      verbose: bool = False):
-        """Run the batched branch and bound (the registry's ``bnb`` adapter, solvers/bnb.py); it
+        """Run the batched branch and bound (the registry's ``bnb`` adapter, solvers/adapters/bnb.py); it
         prints its progress only with ``verbose``."""
         if solver not in self.native_solvers:
             return super().solve_native(solver, instance, params)

@@ -404,7 +404,7 @@ class RiskScoreCuttingPlane(_RiskScore):
     problem_class = "MILP loop"
     summary = "integer-coefficient risk score by logistic-loss cutting planes on a HiGHS MILP master (loop)"
     hyperparameters = {**_RiskScore.hyperparameters, "max_iterations": 1000, "lp_warmup": 100}
-    native_solvers = NativeNames()  # from the solver registry: ("highs",) (solvers/cutting_plane.py)
+    native_solvers = NativeNames()  # from the solver registry: ("highs",) (solvers/adapters/cutting_plane.py)
     #: benchmarked by asv's ``NativeSolvers`` (the loop is no Pyomo model); tiny and quick
     benchmark_cases = (("synrisk-n60-d3", {"k": 2}),)
 
@@ -417,7 +417,7 @@ class RiskScoreCuttingPlane(_RiskScore):
         return limits
 
     def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
-        """The master MILP without cuts (the loop itself runs in :mod:`reference_impl.solvers.cutting_plane`). Its
+        """The master MILP without cuts (the loop itself runs in :mod:`reference_impl.solvers.adapters.cutting_plane`). Its
         problem class ``MILP loop`` is one no Pyomo solver takes, so asking for one gives the
         status ``unsupported``."""
         return self.master(instance, params)
@@ -432,7 +432,7 @@ class RiskScoreCuttingPlane(_RiskScore):
 
     def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float = 60.0,
                      rel_gap: float = 1e-4, threads: int = 1, seed: int = 0, **_):
-        """The cutting-plane loop (the registry's native ``highs`` adapter, solvers/cutting_plane.py)."""
+        """The cutting-plane loop (the registry's native ``highs`` adapter, solvers/adapters/cutting_plane.py)."""
         from ..solvers.registry import solver_for
 
         if solver not in self.native_solvers:

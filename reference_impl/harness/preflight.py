@@ -35,7 +35,6 @@ from typing import Any
 
 from ..errors import DataMissingError, InputError, is_input_error
 from ..record import ResultRecord
-from ..solvers.bnb import BNB_OPTIONS, check_bnb_options
 from .store import ResultsStore
 from .suites import RunSpec
 
@@ -50,7 +49,6 @@ def _one_line(exc: BaseException) -> str:
 
 
 # ------------------------------------------------------------------ native solver options
-# ``BNB_OPTIONS`` and ``check_bnb_options`` are the ``bnb`` adapter's (solvers/bnb.py), re-exported
 def _native_option_checks() -> dict[str, Callable[[Mapping[str, Any]], None]]:
     from ..solvers.registry import NATIVE_SOLVERS
 
@@ -196,6 +194,6 @@ def all_errored(statuses: Mapping[str, int]) -> bool:
     return bool(executed) and executed <= {"error", "crashed"}
 
 
-__all__ = ["check_runs", "find_problems", "format_problems", "describe_run", "check_solver", "check_bnb_options",
-           "BNB_OPTIONS", "NATIVE_OPTION_CHECKS", "stale_input_errors", "supersede_stale_input_errors",
+__all__ = ["check_runs", "find_problems", "format_problems", "describe_run", "check_solver",
+           "NATIVE_OPTION_CHECKS", "stale_input_errors", "supersede_stale_input_errors",
            "all_errored", "NOT_IN_SUITE"]

@@ -3,7 +3,8 @@
 A solver is one object: a :class:`~reference_impl.solvers.spec.PyomoSolver` entry of
 :data:`~reference_impl.solvers.spec.PYOMO_SOLVERS` (HiGHS, SCIP, Gurobi: one adapter class,
 one entry each) or a :class:`~reference_impl.solvers.native.NativeSolver` adapter in its own
-file (``bnb``, ``kscan``, the cutting-plane loop ``highs``). Each declares what it takes
+module under ``solvers/adapters/`` (``bnb``, ``kscan``, the cutting-plane loop ``highs``, the
+peers), discovered there. Each declares what it takes
 (problem classes, or formulation ids for a native adapter), its options and their check, its
 version probe, whether it is installed and any licence note. :func:`reference_impl.api.solve`
 dispatches through :func:`solver_for`; :func:`capable_solvers`, ``miobench solvers``, suite
@@ -18,16 +19,14 @@ from __future__ import annotations
 from typing import Any, Union
 
 from ..errors import UnknownIdError, did_you_mean
-from .bnb import BnB
-from .cutting_plane import CuttingPlane
-from .kscan import KScan
+from .adapters import discover
 from .native import NativeSolver
 from .spec import PYOMO_SOLVERS, PyomoSolver, is_installed, solver_version
 
 Solver = Union[PyomoSolver, NativeSolver]
 
-#: the native adapters, in registration order
-NATIVE_SOLVERS: list[NativeSolver] = [BnB(), KScan(), CuttingPlane()]
+#: the native and peer adapters: one module each under solvers/adapters/, discovered (name order)
+NATIVE_SOLVERS: list[NativeSolver] = discover()
 
 
 def register_solver(solver: Solver) -> Solver:

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from .native import NativeSolver
-from .outcome import SolverOutcome
+from ...errors import InputError
+from ..native import NativeSolver
+from ..outcome import SolverOutcome
 
 #: the solver options of ``bnb`` (keyword arguments of ``reference_impl.kglm.solve``)
 BNB_OPTIONS = ("backend", "batch_size", "node_limit", "beam_width", "max_iter", "dive_every")
@@ -19,7 +19,7 @@ def check_bnb_options(options: Mapping[str, Any]) -> None:
     """The checks ``bnb`` applies to its options before it starts (unknown names, then
     :func:`reference_impl.kglm.validation.validate_options` on backend, batch size and node
     limit), without solving; raises :class:`InputError` for the first bad one."""
-    from ..kglm.validation import KGLMInputError, validate_options
+    from ...kglm.validation import KGLMInputError, validate_options
 
     unknown = sorted(set(options) - set(BNB_OPTIONS))
     if unknown:
@@ -39,7 +39,7 @@ class BnB(NativeSolver):
     own_benchmarks = "benchmarks/kglm.py"
 
     def version(self) -> str:
-        from .. import __version__
+        from ... import __version__
 
         return f"miobench bnb {__version__}"
 
@@ -50,10 +50,10 @@ class BnB(NativeSolver):
             verbose=False):
         """Run the batched branch and bound (``reference_impl.kglm.solve``); it prints its
         progress only with ``verbose``."""
-        from .. import __version__
-        from ..formulations.kglm import _thin, glm_data
-        from ..kglm import KGLMInputError, solve as kglm_solve, warm_up as kglm_warm_up
-        from ..kglm.backend import GPUUnavailableError
+        from ... import __version__
+        from ...formulations.kglm import _thin, glm_data
+        from ...kglm import KGLMInputError, solve as kglm_solve, warm_up as kglm_warm_up
+        from ...kglm.backend import GPUUnavailableError
 
         options = {"backend": "numpy", "batch_size": 256, **(solver_options or {})}
         unknown = sorted(set(options) - set(BNB_OPTIONS))
@@ -86,3 +86,7 @@ class BnB(NativeSolver):
                    "progress": _thin(result.progress)},
         )
         return outcome, ({"beta": beta, "z": z} if outcome.has_solution else None)
+
+
+#: the adapter the registry discovers (solvers/adapters/__init__.py)
+SOLVER = BnB()

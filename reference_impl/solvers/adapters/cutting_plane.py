@@ -10,10 +10,10 @@ import time
 
 import numpy as np
 
-from .native import NativeSolver
-from .outcome import SolverOutcome
-from .pyomo_solve import solve_model
-from .spec import is_installed, solver_version
+from ..native import NativeSolver
+from ..outcome import SolverOutcome
+from ..pyomo_solve import solve_model
+from ..spec import is_installed, solver_version
 
 
 class CuttingPlane(NativeSolver):
@@ -40,9 +40,9 @@ def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.
     ``(SolverOutcome, solution)``."""
     import pyomo.environ as pyo
 
-    from ..formulations._pyomo import values
-    from ..formulations.risk_score import best_intercept, check_binary, logistic_terms, risk_objective, unique_rows
-    from ..record import relative_gap
+    from ...formulations._pyomo import values
+    from ...formulations.risk_score import best_intercept, check_binary, logistic_terms, risk_objective, unique_rows
+    from ...record import relative_gap
 
     version = solver_version("highs")
     if not is_installed("highs"):
@@ -186,3 +186,7 @@ def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.
                "master_seconds": master_seconds},
     )
     return outcome, state["solution"]
+
+
+#: the adapter the registry discovers (solvers/adapters/__init__.py)
+SOLVER = CuttingPlane()

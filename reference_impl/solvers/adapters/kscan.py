@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 
-from .native import NativeSolver
-from .outcome import SolverOutcome
-from .pyomo_solve import solve_model
-from .spec import is_installed, solver_version
+from ..native import NativeSolver
+from ..outcome import SolverOutcome
+from ..pyomo_solve import solve_model
+from ..spec import is_installed, solver_version
 
 #: the Pyomo solvers kscan can run its best-subset MIQPs with (hyperparameter ``subsolver``)
 SUBSOLVERS = ("scip", "gurobi")
@@ -30,10 +30,10 @@ class KScan(NativeSolver):
 
     def run(self, formulation, instance, params, *, time_limit=60.0, rel_gap=1e-4, threads=1, seed=0,
             solver_options=None, verbose=False):
-        from ..formulations.information_criterion import _gap_exceeds, criterion_value
-        from ..instances.instance import check_xy
-        from ..record import relative_gap
-        from ..registry import get_formulation
+        from ...formulations.information_criterion import _gap_exceeds, criterion_value
+        from ...instances.instance import check_xy
+        from ...record import relative_gap
+        from ...registry import get_formulation
 
         X, y = check_xy(instance)
         n, p = X.shape
@@ -82,3 +82,7 @@ class KScan(NativeSolver):
                                 seconds=time.perf_counter() - start, version=f"kscan over {version}",
                                 message="; ".join(messages), extra={"kscan_sizes": k_max})
         return outcome, {"theta": best[1], "z": best[2]}
+
+
+#: the adapter the registry discovers (solvers/adapters/__init__.py)
+SOLVER = KScan()
