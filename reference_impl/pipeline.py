@@ -58,6 +58,14 @@ def _adapter_modules(formulation_ids: set[str], solver_names: set[str] | None = 
                    if set(s.formulations) & formulation_ids and (solver_names is None or s.name in solver_names)})
 
 
+def _solvers_named_in(path: Path) -> set[str]:
+    """Native and peer solver names a module quotes (a figure that asks for ``solver="bnb"``)."""
+    from .solvers.registry import NATIVE_SOLVERS
+
+    text = path.read_text()
+    return {s.name for s in NATIVE_SOLVERS if re.search(rf"[\"']{re.escape(s.name)}[\"']", text)}
+
+
 def _ids_named_in(path: Path) -> set[str]:
     from .registry import formulations
 
@@ -152,7 +160,7 @@ def figure_deps(figure_id: str) -> list[str]:
     module = Path(inspect.getfile(get_figure(figure_id).build)).resolve()
     entries = [module, PACKAGE / "reports/paper/__init__.py"]
     named = _ids_named_in(module)
-    code = closure(entries + _formulation_modules(named) + _adapter_modules(named))
+    code = closure(entries + _formulation_modules(named) + _adapter_modules(named, _solvers_named_in(module)))
     data = instance_files(_instance_ids_named_in(module))
     return _with_data(_collapse(code | _cli("figures")), data)
 

@@ -7,7 +7,8 @@ import reference_impl.commands as commands
 from reference_impl.cli import build_parser
 
 # today's order of `miobench --help`; a new command module adds its NAME here
-EXPECTED = ["list", "solvers", "solve", "instances", "run", "suites", "report", "figures", "bench"]
+EXPECTED = ["list", "solvers", "solve", "export", "import-solution", "instances", "run", "suites", "report", "figures",
+            "bench"]
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -43,6 +44,8 @@ def test_parser_subcommands_are_the_discovered_names_in_order():
 def test_each_subcommand_dispatches_to_its_module_run():
     parsers = subparsers()
     for module in commands.modules():
-        required = {"solve": ["x", "--instance", "y"], "instances": ["list"], "figures": ["list"], "bench": ["check"]}
+        required = {"solve": ["x", "--instance", "y"], "instances": ["list"], "figures": ["list"], "bench": ["check"],
+                    "export": ["x", "--instance", "y", "--out", "z"],
+                    "import-solution": ["x", "--instance", "y", "--solution", "z"]}
         args = parsers[module.NAME].parse_args(required.get(module.NAME, []))
         assert args.func is module.run, module.NAME

@@ -40,6 +40,7 @@ def synthetic_store(tmp_path):
         _record("sparse_regression.l0l2_bigm", "scip", "b", "time_limit", 20.0, 15.0, 10.0, root=12.0),
         _record("sparse_regression.perspective", "scip", "b", "optimal", 19.0, 19.0, 4.0, root=18.0),
         _record("sparse_regression.perspective", "highs", "b", "unsupported", None, None, None),
+        _record("sparse_regression.l0l2_bigm", "abess", "b", "feasible", 21.0, None, 0.3),  # a heuristic
         _record("kglm.perspective", "bnb", "x", "optimal", 1.0, 1.0, 2.0, root=0.5,
                 progress=[[0.1, 3.0, 0.0], [1.0, 1.5, 0.8], [2.0, 1.0, 1.0]]),
         _record("kglm.perspective", "bnb", "x", "optimal", 1.0, 1.0, 6.0, options={"batch_size": 1}),
@@ -68,6 +69,21 @@ def test_every_registered_section_renders(synthetic_store, tmp_path):
     headings = [line[3:] for line in md.splitlines() if line.startswith("## ")]
     assert headings == ["Provenance", "Conventions", *(s.title for s in expanded)]
     assert sum(p.suffix == ".csv" for p in paths) == sum(s.table is not None for s in expanded)
+
+
+def test_heuristic_runs_are_measured_against_the_best_proven_bound(synthetic_store):
+    """Problem b (one problem for both sparse-regression formulations): SCIP proved 19 (optimal)
+    and 15 (time limit); the heuristic's 21 is (21 - 19) / 21 from the best bound, and its
+    solution is never counted as solved."""
+    frame = tables.prepare(synthetic_store.load())
+    table = tables.heuristic_gaps(frame)
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert row["best_bound"] == 19.0 and row["best_objective"] == 19.0
+    assert row["primal_gap_to_best_bound"] == pytest.approx(2.0 / 21.0)
+    assert not frame.loc[frame["status"] == "feasible", "solved"].any()
+    counts = tables.status_counts(frame)
+    assert counts.loc[counts["configuration"] == "abess", "feasible"].item() == 1
 
 
 def test_a_decorated_section_appears_without_editing_build(synthetic_store, tmp_path):
@@ -168,4 +184,4 @@ def test_formulation_table_markdown_renders_every_formulation():
     lines = table.splitlines()
     assert lines[0] == "| id | equation | class | solvers |" and lines[1] == "|---|---|---|---|"
     assert [line.split("|")[1].strip().strip("`") for line in lines[2:]] == list(formulations())
-    assert "| `sparse_regression.l0l2_bigm` | (5)→(6) | MIQP | scip, gurobi |" in lines
+    assert "| `sparse_regression.l0l2_bigm` | (5)→(6) | MIQP | scip, gurobi, l0bnb |" in lines

@@ -230,6 +230,14 @@ def _family_sections(frame: pd.DataFrame, family: str) -> list[Section]:
     ]
 
 
+@section("heuristics", "Heuristics: primal gap to the best proven bound",
+         "Runs of solvers that return a solution without a bound (status `feasible`, never counted as solved): "
+         "the evaluator's objective of their solution, its gap to the best bound any solver proved for the same "
+         "problem (∞ where none did) and to the best objective found.", order=45, requires="table")
+def _heuristics(frame):
+    return tables.heuristic_gaps(frame)
+
+
 @section("speedups", "Speedups", "Time ratios baseline / target on the same problem, from this store's runs "
          "(`≥`: the baseline did not solve within its limit, which it is charged).", order=50, requires="table")
 def _speedups(frame):

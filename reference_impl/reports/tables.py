@@ -183,6 +183,42 @@ def best_objectives(frame: pd.DataFrame) -> pd.Series:
     return best * sign.groupby(feasible["problem"]).min()  # -1 where the problem is a maximisation
 
 
+#: statuses whose bound is trusted (the evaluator confirmed the incumbent; the bound is the solver's proof)
+BOUND_STATUSES = ("optimal", "time_limit", "node_limit", "iteration_limit")
+
+
+def best_bounds(frame: pd.DataFrame) -> pd.Series:
+    """Tightest bound any solver proved per problem (the greatest for minimisation, the least for
+    maximisation), over runs that ended with a trusted bound (:data:`BOUND_STATUSES`)."""
+    proven = frame[frame["bound"].notna() & frame["status"].isin(BOUND_STATUSES)]
+    proven = proven[np.isfinite(proven["bound"].astype(float))]
+    if proven.empty:
+        return pd.Series(dtype=float, name="bound")
+    sign = pd.Series(np.where(_senses(proven) == "max", -1.0, 1.0), index=proven.index)
+    best = (proven["bound"] * sign).groupby(proven["problem"]).max()
+    return best * sign.groupby(proven["problem"]).min()
+
+
+def heuristic_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Heuristic runs (status ``feasible``: a solution, no bound of their own): per run, its
+    evaluated objective, its primal gap to the best bound any solver proved for that problem
+    (an upper bound on how far from optimal it is) and its gap to the best objective found."""
+    heuristic = frame[frame["status"] == "feasible"]
+    columns = ["problem", "configuration", "objective", "best_bound", "primal_gap_to_best_bound",
+               "best_objective", "gap_to_best_objective", "solve_seconds"]
+    if heuristic.empty:
+        return pd.DataFrame(columns=columns)
+    bounds, objectives = best_bounds(frame), best_objectives(frame)
+    rows = []
+    for _, run in heuristic.iterrows():
+        bound, best = bounds.get(run["problem"]), objectives.get(run["problem"])
+        rows.append({"problem": run["problem"], "configuration": run["configuration"], "objective": run["objective"],
+                     "best_bound": bound, "primal_gap_to_best_bound": relative_gap(run["objective"], bound),
+                     "best_objective": best, "gap_to_best_objective": relative_gap(run["objective"], best),
+                     "solve_seconds": run["solve_seconds"]})
+    return pd.DataFrame(rows, columns=columns).sort_values(["problem", "configuration"]).reset_index(drop=True)
+
+
 def _senses(frame: pd.DataFrame) -> np.ndarray:
     """Each row's optimisation sense, from the formulation registry (``min`` if unknown)."""
     from ..registry import formulations
