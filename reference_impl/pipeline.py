@@ -108,19 +108,32 @@ LIBRARY = "instances/data"
 
 def instance_files(instance_ids: Iterable[str]) -> list[str]:
     """What reading these instances needs: each one's file in the built library (the output of
-    the ``instances`` stage; its manifest only vouches for these files' hashes) and the catalogue
-    file that declares it. An id that is not in the catalogue is a path, read as it is."""
+    the ``instances`` stage; its manifest only vouches for these files' hashes), or for an entry
+    too large for the library its generator's module, and the catalogue file that declares it.
+    An id that is not in the catalogue is a path, read as it is."""
     from .instances import catalogue
 
     entries = catalogue()
     files: set[str] = set()
     for instance_id in instance_ids:
         if instance_id in entries:
-            files.add(f"{LIBRARY}/{instance_id}.npz")
-            files.add(f"reference_impl/instances/catalogue/{entries[instance_id]['family_file']}.yaml")
+            entry = entries[instance_id]
+            if entry.get("library", True):
+                files.add(f"{LIBRARY}/{instance_id}.npz")
+            else:  # too large to store: generated on demand by its generator (a registry lookup)
+                files.add(_generator_file(entry["generator"]))
+            files.add(f"reference_impl/instances/catalogue/{entry['family_file']}.yaml")
         else:
             files.add(instance_id)
     return sorted(files)
+
+
+def _generator_file(name: str) -> str:
+    import inspect
+
+    from .instances.generators import get_generator
+
+    return Path(inspect.getfile(get_generator(name))).resolve().relative_to(ROOT).as_posix()
 
 
 def _instance_ids_named_in(path: Path) -> set[str]:

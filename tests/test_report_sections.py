@@ -1,6 +1,7 @@
 """Report sections are registered (issue 12, item 4): every one renders, a new one appears in
 the report without touching build.py, ids are unique; the README's formulation table agrees
 with the formulation and solver registries."""
+import itertools
 import re
 from pathlib import Path
 
@@ -142,7 +143,9 @@ def _solver_names(cell: str) -> set[str]:
 def readme_formulation_rows() -> dict[str, dict[str, str]]:
     text = (ROOT / "README.md").read_text()
     section = text.split("\n## Formulations", 1)[1].split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
+    # the section's first table (the solver table of "### Solvers" follows it)
+    lines = list(itertools.takewhile(lambda line: line.startswith("|"),
+                                     itertools.dropwhile(lambda line: not line.startswith("|"), section.splitlines())))
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["id", "equation", "class", "solvers"], header
     rows: dict[str, dict[str, str]] = {}

@@ -115,7 +115,7 @@ class SparsePCASDP(Formulation):
     PCA optimum (the reported bound comes from a repaired dual point; module docstring)."""
 
     id = "sparse_pca.sdp_bound"
-    equation = "d'Aspremont et al. (2004) SDP relaxation of (15)"
+    equation = "d'Aspremont et al. 2007 SDP relaxation of (15)"
     problem_class = "SDP"
     family = "sparse_pca"
     summary = "SDP relaxation of (15): max tr(ΣX), tr X = 1, 1ᵀ|X|1 ≤ k, X ⪰ 0 (certified upper bound, dual-repaired)"
