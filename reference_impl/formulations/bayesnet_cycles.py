@@ -34,7 +34,9 @@ Two models:
   d = 4, 16 064 for d = 8). It is what the Pyomo solvers (``scip``, ``gurobi``) take, so that
   ``--solver scip`` solves (16)+(17) exactly rather than a relaxation, and its continuous
   relaxation is the strong root relaxation the tutorial contrasts with (18)'s. Beyond
-  :data:`MAX_ENUMERATED_CYCLES` cycles (d ≥ 9) it refuses, naming ``--solver cycle_cuts``.
+  :data:`MAX_ENUMERATED_CYCLES` cycles (d ≥ 8) it refuses, naming ``--solver cycle_cuts``: at
+  d = 8 (16 064 inequalities) SCIP 10 aborts (SIGABRT, a double free) on the model and on its
+  continuous relaxation, and Gurobi's licence refuses it.
 
 With ``perspective=True`` both models carry the perspective terms of (18) (rotated cones,
 MISOCP); the objective, its big-M (``M="auto"``: :func:`~.bayesnet.derive_big_m`) and the
@@ -57,8 +59,9 @@ from ..registry import register
 from ..solvers.registry import NativeNames
 from .bayesnet import TopologicalOrder, check_data, node_fit, objective_value
 
-#: The full model (:meth:`CycleConstraints.build`) enumerates at most this many cycle inequalities (d ≤ 8).
-MAX_ENUMERATED_CYCLES = 20_000
+#: The full model (:meth:`CycleConstraints.build`) enumerates at most this many cycle inequalities (d ≤ 7:
+#: 2 365); at d = 8 (16 064) SCIP 10 aborts on it, so larger graphs go to the native loop cycle_cuts.
+MAX_ENUMERATED_CYCLES = 5_000
 
 
 # -- cycles ---------------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ def repair_to_dag(X: np.ndarray, B: np.ndarray, z: np.ndarray, lambda0: float, M
 class CycleConstraints(TopologicalOrder):
     """Formulation (16)+(17): l0-penalised linear SEM structure learning with big-M arc links
     and cycle inequalities (17) (tutorial eq. 16–17); no ordering variables. ``build`` is the
-    full model (every cycle enumerated, d ≤ 8); the native solver ``cycle_cuts`` adds the
+    full model (every cycle enumerated, d ≤ 7); the native solver ``cycle_cuts`` adds the
     inequalities on violation to :meth:`master` (2-cycles only)."""
 
     id = "bayesnet.cycle_constraints"

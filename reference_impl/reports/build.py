@@ -17,7 +17,8 @@ CONVENTIONS = (
     "with the primal re-evaluated by the formulation's evaluator. *Solved* = status `optimal` (feasibility and gap "
     "confirmed by miobench, not taken from the solver). Shifted geometric mean (SGM) of time with shift 10 s; "
     "unsolved runs are charged the time limit; `unsupported`, `not_installed` and `size_limited` runs are not "
-    "attempts. Root gap = gap between the best objective found for the problem and the formulation's continuous "
+    "attempts, nor are heuristic runs (status `feasible`: a solution without a bound), which the heuristics "
+    "section measures by their primal gap to the best proven bound. Root gap = gap between the best objective found for the problem and the formulation's continuous "
     "relaxation value; `†` marks a relaxation whose solve stopped at its time limit (a valid but weaker "
     "bound). A `*` beside a time marks a run that was not solved."
 )

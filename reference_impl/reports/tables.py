@@ -3,7 +3,10 @@
 Conventions (stated once, used by every table):
 * *solved* = status ``optimal`` (the evaluator confirmed feasibility and the gap);
 * shifted geometric mean (SGM) of time with shift 10 s; a run that is not solved is charged
-  its time limit; ``unsupported``/``not_installed``/``size_limited`` runs are not attempts and
+  its time limit; a heuristic's run (status ``feasible``: a solution and no bound) is no attempt
+  to certify either: it is in the status table and in the heuristics table (its primal gap to the
+  best proven bound), not in the time, gap and profile tables;
+  ``unsupported``/``not_installed``/``size_limited`` runs are not attempts and
   are left out (their counts are shown in the status table), nor are input-error rows (bad
   hyperparameters, unknown ids, missing data: ``extra.input_error``, the solver never ran),
   which stay in the status and per-run tables;
@@ -32,6 +35,8 @@ from ..record import SOLVED, STATUSES, relative_gap
 
 SGM_SHIFT = 10.0
 NOT_ATTEMPTED = ("unsupported", "not_installed", "size_limited")
+#: a heuristic's answer (a solution without a bound): measured by its primal gap, not its time to certify
+HEURISTIC = ("feasible",)
 
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +48,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["problem"] = frame["family"] + " | " + frame["instance"] + " | " + frame["params_label"]
     frame["solved"] = frame["status"].isin(SOLVED)
     frame["input_error"] = [bool(e.get("input_error")) for e in extras]
-    frame["attempted"] = ~frame["status"].isin(NOT_ATTEMPTED) & ~frame["input_error"]
+    frame["attempted"] = ~frame["status"].isin(NOT_ATTEMPTED + HEURISTIC) & ~frame["input_error"]
     frame["charged_seconds"] = np.where(frame["solved"], frame["solve_seconds"], frame["time_limit"])
     frame["root_status"] = [e.get("root_status") if b == b else None for e, b in zip(extras, frame["root_bound"])]
     frame["configuration"] = [_configuration(s, e.get("solver_options") or {}) for s, e in zip(frame["solver"], extras)]
