@@ -29,7 +29,7 @@ EXPECTED_CAPABLE = {
     "risk_score.cutting_plane": ["highs"],
     "risk_score.minlp": ["scip", "gurobi", "fasterrisk"],
     "risk_score.pwl": ["highs", "scip", "gurobi"],
-    "sparse_logistic.perspective": ["scip", "gurobi"],
+    "sparse_logistic.perspective": ["scip", "gurobi", "l1_logistic"],
     "sparse_regression.best_subset": ["scip", "gurobi", "abess", "lasso_path"],
     "sparse_regression.information_criterion": ["scip", "gurobi", "kscan"],
     "sparse_regression.l0l2_bigm": ["scip", "gurobi", "l0bnb"],
