@@ -188,3 +188,13 @@ def test_formulation_table_markdown_renders_every_formulation():
     assert lines[0] == "| id | equation | class | solvers |" and lines[1] == "|---|---|---|---|"
     assert [line.split("|")[1].strip().strip("`") for line in lines[2:]] == list(formulations())
     assert "| `sparse_regression.l0l2_bigm` | (5)→(6) | MIQP | scip, gurobi, l0bnb |" in lines
+
+
+def test_a_family_without_root_relaxations_still_gets_its_performance_profile(synthetic_store):
+    """A suite run without root relaxations (the peers suite) has no strength or root sections,
+    but each family keeps its performance profile."""
+    frame = tables.prepare(synthetic_store.load())
+    frame["root_bound"] = float("nan")
+    ids = [s.id for s in sections.expanded(frame)]
+    assert "performance_profile:kglm" in ids and "performance_profile:sparse_regression" in ids
+    assert not any(i.startswith(("root_relaxations:", "formulation_strength:")) for i in ids)

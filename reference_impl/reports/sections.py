@@ -201,10 +201,9 @@ def with_marks(times: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
 
 @per_family("per_family", "Per family: formulation strength, root relaxations, performance profile", order=40)
 def _family_sections(frame: pd.DataFrame, family: str) -> list[Section]:
-    """A family without root relaxations gets none of its three sections."""
+    """A family without root relaxations gets no strength or root sections; every family gets its
+    performance profile (dropped where no configuration solves a problem)."""
     roots = tables.root_strength(frame[frame["family"] == family])
-    if roots.empty:
-        return []
 
     def strength(frame):
         side, marks = tables.strength_vs_time(frame, family)
@@ -214,6 +213,13 @@ def _family_sections(frame: pd.DataFrame, family: str) -> list[Section]:
         return tables.performance_profile(frame, family).pivot_table(
             index="problem", columns="configuration", values="ratio", aggfunc="first").reset_index()
 
+    profile = Section(f"performance_profile:{family}", f"Performance profile: {family}",
+                      "Dolan–Moré performance profile: for each configuration (formulation · solver), the share "
+                      "of problems it solves within τ times the fastest configuration's time (∞ = not solved).",
+                      table=ratios, figures=lambda frame, d: figures.performance_profile(frame, d, family),
+                      requires="figures")
+    if roots.empty:
+        return [profile]
     return [
         Section(f"formulation_strength:{family}", f"Formulation strength: {family}",
                 "Root relaxation of each formulation of the same problem, with the solve time of each "
@@ -222,11 +228,7 @@ def _family_sections(frame: pd.DataFrame, family: str) -> list[Section]:
                 figures=lambda frame, d: figures.root_strength(frame, d, family) + figures.strength_vs_time(frame, d, family)),
         Section(f"root_relaxations:{family}", f"Root relaxations: {family}", "Per formulation and problem.",
                 table=lambda frame: roots.drop(columns=["problem", "family"])),
-        Section(f"performance_profile:{family}", f"Performance profile: {family}",
-                "Dolan–Moré performance profile: for each configuration (formulation · solver), the share "
-                "of problems it solves within τ times the fastest configuration's time (∞ = not solved).",
-                table=ratios, figures=lambda frame, d: figures.performance_profile(frame, d, family),
-                requires="figures"),
+        profile,
     ]
 
 
