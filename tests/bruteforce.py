@@ -37,3 +37,20 @@ def sparse_regression_optimum(X, y, *, k=None, lambda0=0.0, lambda2=0.0, M=math.
             if value < best[0]:
                 best = (value, support, theta)
     return best
+
+
+def sparse_pca_optimum(S, k):
+    """max λ_max(Σ_SS) over every support of size 1..k: the k-sparse first principal component's
+    explained variance, by enumeration (sharing no code with the solvers)."""
+    d = S.shape[0]
+    return max(np.linalg.eigvalsh(S[np.ix_(c, c)])[-1]
+               for size in range(1, k + 1) for c in map(list, itertools.combinations(range(d), size)))
+
+
+def planted_regression(n=20, p=7, seed=0):
+    """A small seeded regression with three planted coefficients (for the peers' tests)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[:3] = [1.5, -2.0, 1.0][:p]
+    return X, X @ beta + 0.6 * rng.standard_normal(n)

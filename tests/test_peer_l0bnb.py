@@ -20,16 +20,9 @@ import pytest
 from bruteforce import sparse_regression_optimum
 from reference_impl import api
 from reference_impl.solvers.adapters.l0bnb import SOLVER
+from bruteforce import planted_regression as _data
 
 REL = 1e-6
-
-
-def _data(n=20, p=7, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p))
-    beta = np.zeros(p)
-    beta[:3] = [1.5, -2.0, 1.0][:p]
-    return X, X @ beta + 0.6 * rng.standard_normal(n)
 
 
 def _solve(X, y, **params):

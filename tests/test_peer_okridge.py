@@ -22,6 +22,7 @@ from kglm._brute import all_supports, best
 from reference_impl import api
 from reference_impl.formulations.kglm import link_bound
 from reference_impl.solvers.adapters.okridge import SOLVER
+from bruteforce import planted_regression as _data
 
 REL = 1e-6
 #: okridge 0.1.1 declares numpy < 2 (and psutil < 6), so pip's resolver cannot install it in the
@@ -29,14 +30,6 @@ REL = 1e-6
 #: ``pip install --no-deps okridge==0.1.1`` (its real dependencies are the project's own).
 needs_okridge = pytest.mark.skipif(importlib.util.find_spec("okridge") is None,
                                    reason="okridge is installed apart: pip install --no-deps okridge==0.1.1")
-
-
-def _data(n=20, p=7, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p))
-    beta = np.zeros(p)
-    beta[:3] = [1.5, -2.0, 1.0][:p]
-    return X, X @ beta + 0.6 * rng.standard_normal(n)
 
 
 def _solve(formulation, X, y, **params):

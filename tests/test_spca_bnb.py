@@ -19,6 +19,7 @@ from reference_impl.instances.generators import get_generator
 from reference_impl.instances.instance import Instance
 from reference_impl.registry import get_formulation
 from reference_impl.solvers.registry import capable_solvers, solver_for
+from bruteforce import sparse_pca_optimum as _enumerate
 
 F = "sparse_pca.mio"
 spiked = get_generator("spiked_covariance")
@@ -28,13 +29,6 @@ REL = 3e-4
 
 def _instance(d, k, seed, **kw):
     return Instance(id=f"spiked-d{d}-k{k}-s{seed}", arrays=spiked(d=d, k=k, seed=seed, **kw))
-
-
-def _enumerate(S, k):
-    """max λ_max(Σ_SS) over every support of size 1..k (written here, sharing no code with the solver)."""
-    d = S.shape[0]
-    return max(np.linalg.eigvalsh(S[np.ix_(c, c)])[-1]
-               for size in range(1, k + 1) for c in map(list, itertools.combinations(range(d), size)))
 
 
 def _wishart(d, seed, n=None):
