@@ -12,7 +12,8 @@ Native and peer solvers (a formulation's own loop, e.g. the cutting-plane loop o
 ``risk_score.cutting_plane``, class ``MILP loop``, the k-scan of
 ``sparse_regression.information_criterion``, or a peer package such as OKRidge, L0BnB,
 abess, FasterRisk) take no Pyomo model: ``NativeSolvers`` benchmarks each adapter of the
-solver registry (``solvers/adapters/``) on the same cases. The native
+solver registry (``solvers/adapters/``) on the same cases, and each peer on its own
+``benchmark_cases`` (instances of the peer's own problem). The native
 batched branch and bound of ``kglm.perspective`` has its own module (``benchmarks/kglm.py``).
 """
 import json
@@ -23,7 +24,7 @@ from reference_impl.errors import MiobenchError
 from reference_impl.instances import resolve_instance
 from reference_impl.registry import formulations
 from reference_impl.solvers import PYOMO_SOLVERS, is_installed, solve_model, supports
-from reference_impl.solvers.registry import native_solvers_for, solver_for
+from reference_impl.solvers.registry import NATIVE_SOLVERS, native_solvers_for, solver_for
 
 TIME_LIMIT = float(os.environ.get("MIOBENCH_ASV_TIME_LIMIT", "30"))
 #: "all" benchmark cases of every formulation, or only the "first" (CI's quick run: every
@@ -50,12 +51,20 @@ SOLVERS = list(PYOMO_SOLVERS)
 
 
 def _native_cases():
-    """``case|solver`` for every benchmark case of a formulation with native solvers."""
+    """``case|solver`` for every benchmark case of a formulation with native solvers, and for each
+    peer's own cases (``PeerSolver.benchmark_cases``: instances of the peer's problem, so every peer
+    runs in CI's quick mode too, where its formulation's first case may be one it does not take)."""
     out = []
     for case in CASES:
         formulation, _, _ = _parse(case)
         # a native adapter with a benchmark module of its own (bnb: benchmarks/kglm.py) is benchmarked there
         out += [f"{case}|{solver.name}" for solver in native_solvers_for(formulation.id) if not solver.own_benchmarks]
+    for solver in NATIVE_SOLVERS:
+        own = getattr(solver, "benchmark_cases", ())
+        for formulation_id, instance_id, params in own[:1] if CASES_MODE == "first" else own:
+            case = f"{formulation_id}|{instance_id}|{json.dumps(params, sort_keys=True)}|{solver.name}"
+            if case not in out:
+                out.append(case)
     return out
 
 

@@ -45,15 +45,14 @@ Solver options (abess's own constructor arguments, passed through; none changes 
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 
 import numpy as np
 
 from ...errors import InputError
-from ..native import NativeSolver
 from ..outcome import SolverOutcome
+from ._peer import PeerSolver
 
 #: abess constructor arguments a run may set (``solver_options``)
 ABESS_OPTIONS = ("max_iter", "exchange_num", "splicing_type", "important_search", "screening_size", "is_warm_start",
@@ -62,24 +61,17 @@ ABESS_OPTIONS = ("max_iter", "exchange_num", "splicing_type", "important_search"
 LOGISTIC_ONLY = ("primary_model_fit_max_iter", "primary_model_fit_epsilon", "approximate_Newton")
 
 
-class Abess(NativeSolver):
+class Abess(PeerSolver):
     name = "abess"
     formulations = ("sparse_regression.best_subset", "kglm.perspective")
     description = "abess's splicing best-subset heuristic (PyPI abess; feasible solutions, no bound)"
     options = ABESS_OPTIONS
     licence = "GPL-3.0 (abess)"
-
-    def installed(self) -> bool:
-        return importlib.util.find_spec("abess") is not None
-
-    def version(self) -> str:
-        """``"abess X.Y.Z"``; empty when the package is missing (the probe never raises)."""
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return f"abess {version('abess')}"
-        except PackageNotFoundError:
-            return ""
+    package = distribution = "abess"
+    install_hint = "abess needs the Python package 'abess'; install it (pip install 'miobench[peers]')"
+    benchmark_cases = (("sparse_regression.best_subset", "synreg-n60-p12-k4", {"k": 5}),
+                       ("kglm.perspective", "kglm-logit-n60-p12-k3", {"k": 3, "loss": "logistic", "lambda2": 1.0,
+                                                                      "M": math.inf}))
 
     def run(self, formulation, instance, params, *, time_limit=60.0, rel_gap=1e-4, threads=1, seed=0,
             solver_options=None, verbose=False):
@@ -87,8 +79,7 @@ class Abess(NativeSolver):
         options = dict(solver_options or {})
         self.check_options(options)
         if not self.installed():
-            return SolverOutcome("not_installed", message="abess needs the Python package 'abess'; "
-                                                          "install it (pip install 'miobench[peers]')"), None
+            return self.missing()
         version = self.version()
         if formulation.id == "sparse_regression.best_subset":
             from ...instances.instance import check_xy

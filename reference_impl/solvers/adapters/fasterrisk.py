@@ -37,14 +37,13 @@ of FasterRisk is changed.
 """
 from __future__ import annotations
 
-import importlib.util
 import time
 import types
 
 import numpy as np
 
-from ..native import NativeSolver
 from ..outcome import SolverOutcome
+from ._peer import PeerSolver
 
 #: FasterRisk constructor arguments a run may set (``solver_options``)
 FASTERRISK_OPTIONS = ("select_top_m", "gap_tolerance", "parent_size", "child_size", "maxAttempts", "num_ray_search",
@@ -75,24 +74,16 @@ def _star_ray_search(self, beta0_continuous, betas_continuous):
     return np.array(multipliers), integer[:, 0], integer[:, 1:]
 
 
-class FasterRisk(NativeSolver):
+class FasterRisk(PeerSolver):
     name = "fasterrisk"
     formulations = ("risk_score.minlp",)
     description = "FasterRisk's beam search + star-ray rounding for integer risk scores (PyPI fasterrisk; no bound)"
     options = FASTERRISK_OPTIONS
     licence = "BSD-3-Clause (fasterrisk)"
-
-    def installed(self) -> bool:
-        return importlib.util.find_spec("fasterrisk") is not None
-
-    def version(self) -> str:
-        """``"fasterrisk X.Y.Z"``; empty when the package is missing (the probe never raises)."""
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return f"fasterrisk {version('fasterrisk')}"
-        except PackageNotFoundError:
-            return ""
+    package = distribution = "fasterrisk"
+    install_hint = ("fasterrisk needs the Python package 'fasterrisk'; install it "
+                    "(pip install --no-deps fasterrisk==0.1.10)")
+    benchmark_cases = (("risk_score.minlp", "synrisk-n60-d3", {"k": 3}),)
 
     def run(self, formulation, instance, params, *, time_limit=60.0, rel_gap=1e-4, threads=1, seed=0,
             solver_options=None, verbose=False):
@@ -103,8 +94,7 @@ class FasterRisk(NativeSolver):
         options = dict(solver_options or {})
         self.check_options(options)
         if not self.installed():
-            return SolverOutcome("not_installed", message="fasterrisk needs the Python package 'fasterrisk'; "
-                                                          "install it (pip install --no-deps fasterrisk==0.1.10)"), None
+            return self.missing()
         version = self.version()
         reason = self._unsupported(params)
         if reason:

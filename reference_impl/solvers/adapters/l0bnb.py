@@ -56,15 +56,14 @@ value NumPy 1 had) before importing it.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import math
 import time
 
 import numpy as np
 
-from ..native import NativeSolver
 from ..outcome import SolverOutcome
+from ._peer import PeerSolver
 
 INSTALL_HINT = "l0bnb needs the Python package 'l0bnb' (pip install l0bnb==1.0.0)"
 #: the message of a run in the regime where l0bnb's bounds are not valid (see the module docstring)
@@ -114,20 +113,15 @@ def _warm_up() -> float:
     return time.perf_counter() - start
 
 
-class L0BnB(NativeSolver):
+class L0BnB(PeerSolver):
     name = "l0bnb"
     formulations = ("sparse_regression.l0l2_bigm",)
     description = "l0bnb's certified branch and bound for L0L2 least squares with a box (PyPI l0bnb)"
     options = ()  # it takes none
     licence = "MIT (l0bnb)"
-
-    def installed(self) -> bool:
-        return importlib.util.find_spec("l0bnb") is not None
-
-    def version(self) -> str:
-        from importlib.metadata import version
-
-        return f"l0bnb {version('l0bnb')}"
+    package = distribution = "l0bnb"
+    install_hint = INSTALL_HINT
+    benchmark_cases = (("sparse_regression.l0l2_bigm", "synreg-n60-p12-k4", {"lambda0": 1.0, "lambda2": 1.0, "M": 5.0}),)
 
     def unsupported_reason(self, instance, params) -> str | None:
         """Why these hyperparameters are not l0bnb's problem (None: they are, exactly)."""
@@ -144,7 +138,7 @@ class L0BnB(NativeSolver):
         """One l0bnb branch and bound; returns ``(SolverOutcome, solution)``."""
         self.check_options(dict(solver_options or {}))
         if not self.installed():
-            return SolverOutcome("not_installed", message=INSTALL_HINT), None
+            return self.missing()
         version = self.version()
         reason = self.unsupported_reason(instance, params)
         if reason:

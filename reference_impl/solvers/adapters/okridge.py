@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.util
 import io
 import math
 import sys
@@ -76,8 +75,8 @@ import time
 
 import numpy as np
 
-from ..native import NativeSolver
 from ..outcome import SolverOutcome
+from ._peer import PeerSolver
 
 INSTALL_HINT = ("okridge needs the Python package 'okridge': pip install --no-deps okridge==0.1.1 (it declares numpy < 2; "
                 "it runs on numpy 2 with numpy, scipy, scikit-learn, psutil and requests installed)")
@@ -107,20 +106,16 @@ def _box_reason(formulation_id: str, X: np.ndarray, y: np.ndarray, params: dict,
             "without a box, a different problem: use M = inf (kglm) or M at least a certified bound")
 
 
-class OKRidge(NativeSolver):
+class OKRidge(PeerSolver):
     name = "okridge"
     formulations = ("kglm.perspective", "sparse_regression.perspective")
     description = "OKRidge's certified branch and bound for k-sparse ridge regression (PyPI okridge; no box)"
     options = ()  # it takes none
     licence = "BSD-3-Clause (okridge)"
-
-    def installed(self) -> bool:
-        return importlib.util.find_spec("okridge") is not None
-
-    def version(self) -> str:
-        from importlib.metadata import version
-
-        return f"okridge {version('okridge')}"
+    package = distribution = "okridge"
+    install_hint = INSTALL_HINT
+    benchmark_cases = (("kglm.perspective", "kglm-ls-n40-p12-k3", {"k": 3, "lambda2": 1.0, "M": math.inf}),
+                       ("sparse_regression.perspective", "synreg-n60-p12-k4", {"k": 5, "lambda2": 1.0}))
 
     def unsupported_reason(self, formulation, instance, params) -> str | None:
         """Why this formulation × hyperparameters is not OKRidge's problem (None: it is, exactly)."""
@@ -140,7 +135,7 @@ class OKRidge(NativeSolver):
         """One OKRidge branch and bound; returns ``(SolverOutcome, solution)``."""
         self.check_options(dict(solver_options or {}))
         if not self.installed():
-            return SolverOutcome("not_installed", message=INSTALL_HINT), None
+            return self.missing()
         version = self.version()
         reason = self.unsupported_reason(formulation, instance, params)
         if reason:

@@ -17,32 +17,25 @@ scikit-learn has no time limit for this: the harness's hard kill bounds the run.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 from typing import Any
 
 import numpy as np
 
-from ..native import NativeSolver
 from ..outcome import SolverOutcome
+from ._peer import PeerSolver
 
 
-class L1Logistic(NativeSolver):
+class L1Logistic(PeerSolver):
     name = "l1_logistic"
     formulations = ("sparse_logistic.perspective",)
     description = "scikit-learn's L1 logistic regression path, refit on each support of size <= k (heuristic)"
     options = ("n_alphas",)
-
-    def installed(self) -> bool:
-        return importlib.util.find_spec("sklearn") is not None
-
-    def version(self) -> str:
-        if not self.installed():
-            return ""
-        from importlib.metadata import version
-
-        return f"scikit-learn {version('scikit-learn')} l1 logistic path"
+    licence = "BSD-3-Clause (scikit-learn)"
+    package, distribution, version_suffix = "sklearn", "scikit-learn", "l1 logistic path"
+    install_hint = "l1_logistic needs scikit-learn (pip install scikit-learn)"
+    benchmark_cases = (("sparse_logistic.perspective", "synclass-n30-p6-k2", {"k": 2, "lambda2": 1.0}),)
 
     def run(self, formulation, instance, params: dict[str, Any], *, time_limit: float, rel_gap: float, threads: int,
             seed: int, solver_options: dict[str, Any] | None = None, verbose: bool = False):
@@ -50,7 +43,7 @@ class L1Logistic(NativeSolver):
         from ...formulations.sparse_classification import check_binary, fit_logistic
 
         if not self.installed():
-            return SolverOutcome("not_installed", message="scikit-learn is not installed"), None
+            return self.missing()
         options = dict(solver_options or {})
         self.check_options(options)
         n_alphas = options.get("n_alphas", 30)

@@ -24,15 +24,14 @@ run (a path of a few hundred points is fast).
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 
 import numpy as np
 
 from ...errors import InputError
-from ..native import NativeSolver
 from ..outcome import SolverOutcome
+from ._peer import PeerSolver
 
 LASSO_OPTIONS = ("eps", "n_alphas", "max_iter", "tol")
 
@@ -53,24 +52,15 @@ def refit(X: np.ndarray, y: np.ndarray, support, M: float) -> tuple[np.ndarray, 
     return theta, float(residual @ residual)
 
 
-class LassoPath(NativeSolver):
+class LassoPath(PeerSolver):
     name = "lasso_path"
     formulations = ("sparse_regression.best_subset",)
     description = "scikit-learn's lasso path, then least squares refit on the best support of size <= k (no bound)"
     options = LASSO_OPTIONS
     licence = "BSD-3-Clause (scikit-learn)"
-
-    def installed(self) -> bool:
-        return importlib.util.find_spec("sklearn") is not None
-
-    def version(self) -> str:
-        """``"scikit-learn X.Y.Z lasso_path"``; empty when it is missing (the probe never raises)."""
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return f"scikit-learn {version('scikit-learn')} lasso_path"
-        except PackageNotFoundError:
-            return ""
+    package, distribution, version_suffix = "sklearn", "scikit-learn", "lasso_path"
+    install_hint = "lasso_path needs scikit-learn (pip install scikit-learn)"
+    benchmark_cases = (("sparse_regression.best_subset", "synreg-n60-p12-k4", {"k": 5}),)
 
     def run(self, formulation, instance, params, *, time_limit=60.0, rel_gap=1e-4, threads=1, seed=0,
             solver_options=None, verbose=False):
@@ -85,7 +75,7 @@ class LassoPath(NativeSolver):
         if not (isinstance(eps, (int, float)) and 0 < eps <= 1):
             raise InputError(f"lasso_path option eps (alpha_min / alpha_max) must be in (0, 1]; got {eps!r}")
         if not self.installed():
-            return SolverOutcome("not_installed", message="lasso_path needs scikit-learn (pip install scikit-learn)"), None
+            return self.missing()
         version = self.version()
         X, y = check_xy(instance)
         n, p = X.shape
