@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from reference_impl import bench
+from reference_impl import asv_glue as bench
 from reference_impl.cli import main
 
 COLUMNS = ["result", "params", "version", "started_at", "duration"]

@@ -28,7 +28,7 @@ HTML pages; compare BASE HEAD: slowdowns between two commits' results (exit stat
 
 
 def run(args) -> int:
-    from .. import bench
+    from .. import asv_glue as bench
 
     if args.action == "run":
         return bench.run(quick=args.quick, bench=args.bench)

@@ -47,7 +47,7 @@ def run(args) -> int:
 def _require_rows(args) -> None:
     """An empty results store (or asv results folder) is one error line, before --out exists."""
     if args.asv:
-        from ..bench import load_results
+        from ..asv_glue import load_results
 
         if load_results(args.asv).empty:
             raise InputError(f"no asv results in {args.asv}; run `miobench bench run` first")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..bench import load_results
+from ..asv_glue import load_results
 from ..errors import DataMissingError
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..native import NativeSolver
 from ..outcome import SolverOutcome
-from ..pyomo_solve import solve_model
+from ..decomposition import VIOLATION_TOL
 from ..spec import is_installed, solver_version
 
 
@@ -37,12 +37,23 @@ class CuttingPlane(NativeSolver):
 def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.0, rel_gap: float = 1e-4,
                        threads: int = 1, seed: int = 0):
     """Run the loop on ``formulation`` (a :class:`RiskScoreCuttingPlane`); returns
-    ``(SolverOutcome, solution)``."""
+    ``(SolverOutcome, solution)``.
+
+    Both phases run on the shared constraint-generation driver
+    (:func:`~reference_impl.solvers.decomposition.constraint_generation`): the LP warm-up is the
+    driver on the master with θ, z (and an integer θ₀) relaxed, the main phase the driver on the
+    MILP master. Separation at a master point (θ, θ₀, L) returns the loss cut there when the
+    master under-estimates the loss at that point (ℓ(θ, θ₀) > L beyond a tolerance), plus the cut
+    at θ with its best intercept; no cut means the master's loss is exact at its point, which
+    the driver treats as a feasible point (optimal when that master was solved exactly). Every
+    MILP master point is a feasible risk score: ``repair`` returns the better of (θ, θ₀) and
+    (θ, best θ₀) with its true objective (8), so the incumbent is always a real score."""
     import pyomo.environ as pyo
 
     from ...formulations._pyomo import values
     from ...formulations.risk_score import best_intercept, check_binary, logistic_terms, risk_objective, unique_rows
     from ...record import relative_gap
+    from ..decomposition import constraint_generation
 
     version = solver_version("highs")
     if not is_installed("highs"):
@@ -55,7 +66,7 @@ def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.
     m = formulation.master(instance, params)
     d = X.shape[1]
     has_intercept = m.intercept is not None
-    state = {"cuts": 0, "best": math.inf, "solution": None, "bound": -math.inf, "cut_at": set(), "lp_bound": None}
+    integer_intercept = params["intercept"] == "integer"
 
     def loss_at(theta, b):
         margins = yu * (Xr @ theta + b)
@@ -63,30 +74,21 @@ def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.
         value = float(weight @ logistic_terms(margins))
         return value, Xu.T @ (slope * yu), float(weight @ (slope * yu))
 
-    def add_cut(theta, b):
+    def cut(theta, b):
+        """The loss cut at (θ, θ₀): L ≥ ℓ + ∇ℓᵀ((θ, θ₀) − (θᵏ, θ₀ᵏ)), moved down by a rounding margin."""
         value, g, g0 = loss_at(theta, b)
         rhs = value - float(g @ theta) - g0 * b
         rhs -= 1e-12 * (1.0 + abs(value) + float(np.abs(g) @ np.abs(theta)) + abs(g0 * b))  # rounding safety
         expr = pyo.quicksum(float(g[j]) * m.theta[j] for j in range(d) if g[j] != 0.0)
         if has_intercept and g0 != 0.0:
             expr = expr + g0 * m.intercept
-        m.cuts.add(m.total_loss >= expr + rhs)
-        state["cuts"] += 1
-        state["cut_at"].add((*np.round(theta, 9).tolist(), round(b, 9)))
+        return m.total_loss >= expr + rhs
 
-    def consider(theta, z, b):
-        theta = np.round(theta)
-        z = (np.abs(theta) > 0.5).astype(float)
-        if params["intercept"] == "integer":
-            b = float(round(b))
-        value = risk_objective(X, y, theta, b, int(z.sum()), params["lambda0"])
-        if value < state["best"]:
-            state["best"] = value
-            solution = {"theta": theta, "z": z}
-            if has_intercept:
-                solution["intercept"] = np.array([b])
-            state["solution"] = solution
-        return theta, b
+    def under_estimated(theta, b, L, tol: float = 1e-5) -> bool:
+        """Whether the master's loss L at its point is below the true loss by more than ``tol``
+        (relative; at least 10× the driver's violation tolerance): a cut there is violated."""
+        value = loss_at(theta, b)[0]
+        return value - L > max(tol * max(abs(value), 1.0), 10 * VIOLATION_TOL)
 
     def intercept_of(model) -> float:
         # a variable that no active constraint mentions yet (all cuts flat in θ₀) has no value
@@ -94,98 +96,98 @@ def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.
             return 0.0
         return float(model.intercept.value)
 
-    def remaining():
+    def score(theta, b) -> tuple[dict, float]:
+        """The risk score at integer θ (θ₀ rounded when integer) and its objective (8)."""
+        theta = np.round(theta)
+        z = (np.abs(theta) > 0.5).astype(float)
+        if integer_intercept:
+            b = float(round(b))
+        solution = {"theta": theta, "z": z}
+        if has_intercept:
+            solution["intercept"] = np.array([b])
+        return solution, risk_objective(X, y, theta, b, int(z.sum()), params["lambda0"])
+
+    def remaining() -> float:
         return time_limit - (time.perf_counter() - start)
 
     theta0 = np.zeros(d)
     b0 = best_intercept(X, y, theta0, params)
-    consider(theta0, theta0, b0)
-    add_cut(theta0, b0)
+    incumbent, best = score(theta0, b0)  # θ = 0 with its best intercept: the first incumbent
+    m.cuts.add(cut(theta0, b0))
+    cuts = 1
 
-    integer_vars = [m.theta[j] for j in range(d)] + [m.z[j] for j in range(d)]
-    if has_intercept and params["intercept"] == "integer":
-        integer_vars.append(m.intercept)
-    domains = [v.domain for v in integer_vars]
-    lp_rounds = 0
-    for _ in range(params["lp_warmup"]):
-        if remaining() <= 0:
-            break
+    # 1. Kelley's method on the master's LP relaxation: cuts at fractional points are valid too
+    lp_bound, lp_rounds = None, 0
+    if params["lp_warmup"] > 0 and remaining() > 0:
+        integer_vars = [m.theta[j] for j in range(d)] + [m.z[j] for j in range(d)]
+        if has_intercept and integer_intercept:
+            integer_vars.append(m.intercept)
+        domains = [v.domain for v in integer_vars]
         for v in integer_vars:
             v.domain = pyo.Reals
-        out = solve_model(m, "highs", problem_class="LP", time_limit=max(remaining(), 1e-3), rel_gap=1e-9,
-                          threads=threads, seed=seed)
-        for v, dom in zip(integer_vars, domains):
-            v.domain = dom
-        if out.status != "optimal" or not out.has_solution:
-            break
-        lp_rounds += 1
-        if out.objective is not None:  # the LP relaxation of a valid master: a valid bound
-            state["lp_bound"] = float(out.objective)
-            state["bound"] = max(state["bound"], state["lp_bound"])
-        theta = values(m.theta, d)
-        b = intercept_of(m)
-        value, _, _ = loss_at(theta, b)
-        if relative_gap(value, float(m.total_loss.value)) <= 1e-5:
-            break
-        add_cut(theta, b)
+        try:
+            warm, _ = constraint_generation(
+                m, lambda point: [cut(*point[:2])] if under_estimated(*point) else [], solver="highs",
+                problem_class="LP", extract=lambda model: (values(model.theta, d), intercept_of(model),
+                                                           float(model.total_loss.value)),
+                time_limit=max(remaining(), 1e-3), rel_gap=1e-9, threads=threads, seed=seed,
+                max_iterations=params["lp_warmup"], cut_list="cuts", bound_from_objective=True)
+        finally:
+            for v, dom in zip(integer_vars, domains):
+                v.domain = dom
+        lp_rounds, cuts = warm.extra["iterations"], cuts + warm.extra["cuts"]
+        lp_bound = warm.bound  # the LP relaxation of a valid master: a valid bound
 
-    iterations, status, message, master_seconds, exact = 0, "iteration_limit", "", 0.0, False
-    while True:
-        if remaining() <= 0:
-            status, message = "time_limit", ""
-            break
-        if iterations >= params["max_iterations"]:
-            status, message = "iteration_limit", f"stopped after max_iterations = {params['max_iterations']} masters"
-            break
-        iterations += 1
-        # early masters need not be solved exactly: their proven bound is valid at any gap
-        # and their incumbents still give new cut points; the final ones are exact.
-        current = relative_gap(state["best"], state["bound"])
-        floor = min(rel_gap / 10, 1e-7)
-        master_gap = floor if exact else (max(floor, min(0.25 * current, 0.05)) if math.isfinite(current) else 0.05)
-        out = solve_model(m, "highs", problem_class="MILP", time_limit=max(remaining(), 1e-3),
-                          rel_gap=master_gap, threads=threads, seed=seed)
-        master_seconds += out.seconds or 0.0
-        if out.bound is not None and math.isfinite(out.bound):
-            state["bound"] = max(state["bound"], out.bound)
-        if out.status not in ("optimal", "time_limit") or not out.has_solution:
-            status = out.status if out.status != "optimal" else "error"
-            message = f"master MILP {iterations}: {out.status} {out.message}".strip()
-            break
-        theta = values(m.theta, d)
-        b = intercept_of(m)
-        theta, b = consider(theta, None, b)
+    # 2. MILP masters, loosely solved while the gap is wide, exactly at the end
+    def extract(model):
+        return np.round(values(model.theta, d)), intercept_of(model), float(model.total_loss.value)
+
+    def separate(point):
+        theta, b, L = point
+        if integer_intercept:
+            b = float(round(b))
+        if not under_estimated(theta, b, L, tol=min(1e-5, rel_gap / 10)):  # the master is exact here
+            return []
+        found = [cut(theta, b)]
         if has_intercept:
             b_best = best_intercept(X, y, theta, params)
-            consider(theta, None, b_best)
-        if relative_gap(state["best"], state["bound"]) <= rel_gap:
-            status = "optimal"
-            break
-        if out.status == "time_limit":
-            status = "time_limit"
-            break
-        if (*theta.tolist(), round(b, 9)) in state["cut_at"]:
-            if master_gap == floor:
-                # an exactly solved master returned a point it already has a cut at: its
-                # value there is the true loss (up to tolerances), so bound and incumbent
-                # agree; api.solve re-checks the gap
-                status, message = "optimal", "converged: the master repeated a cut point"
-                break
-            exact = True  # a loosely solved master repeated itself: solve the next one exactly
-            continue
-        exact = False
-        add_cut(theta, b)
-        if has_intercept and b_best != b:
-            add_cut(theta, b_best)
+            if b_best != b:
+                found.append(cut(theta, b_best))
+        return found
 
-    outcome = SolverOutcome(
-        status=status, has_solution=state["solution"] is not None, objective=state["best"],
-        bound=state["bound"] if math.isfinite(state["bound"]) else None, nodes=float(iterations),
+    def repair(point):
+        theta, b, _ = point
+        candidates = [score(theta, b)]
+        if has_intercept:
+            candidates.append(score(theta, best_intercept(X, y, theta, params)))
+        return min(candidates, key=lambda pair: pair[1])
+
+    floor = min(rel_gap / 10, 1e-7)
+    if remaining() > 0:
+        outcome, found = constraint_generation(
+            m, separate, solver="highs", problem_class="MILP", extract=extract, objective=lambda point: repair(point)[1],
+            repair=repair, master_gap=lambda gap: min(0.25 * gap, 0.05) if math.isfinite(gap) else 0.05,
+            exact_gap=floor, time_limit=max(remaining(), 1e-3), rel_gap=rel_gap, threads=threads, seed=seed,
+            max_iterations=params["max_iterations"], cut_list="cuts")
+    else:
+        outcome, found = SolverOutcome("time_limit", extra={"iterations": 0, "cuts": 0, "master_seconds": 0.0}), None
+    if found is not None:
+        # the driver's incumbent is a master point (separation passed) or a repaired score: rescore it
+        solution, value = repair(found) if isinstance(found, tuple) else (found, outcome.objective)
+        if value < best:
+            incumbent, best = solution, value
+    bounds = [b for b in (lp_bound, outcome.bound) if b is not None and math.isfinite(b)]
+    bound = max(bounds) if bounds else None
+    status, message = outcome.status, outcome.message
+    if status != "optimal" and relative_gap(best, bound) <= rel_gap:
+        status, message = "optimal", "the incumbent meets the bound"
+    return SolverOutcome(
+        status=status, has_solution=True, objective=best, bound=bound, nodes=outcome.nodes,
         seconds=time.perf_counter() - start, version=f"cutting planes on {version}", message=message,
-        extra={"iterations": iterations, "cuts": state["cuts"], "lp_warmup_rounds": lp_rounds, "lp_bound": state["lp_bound"],
-               "master_seconds": master_seconds},
-    )
-    return outcome, state["solution"]
+        extra={"iterations": outcome.extra.get("iterations", 0), "cuts": cuts + outcome.extra.get("cuts", 0),
+               "lp_warmup_rounds": lp_rounds, "lp_bound": lp_bound,
+               "master_seconds": outcome.extra.get("master_seconds", 0.0)},
+    ), incumbent
 
 
 #: the adapter the registry discovers (solvers/adapters/__init__.py)
