@@ -7,8 +7,8 @@ import reference_impl.commands as commands
 from reference_impl.cli import build_parser
 
 # today's order of `miobench --help`; a new command module adds its NAME here
-EXPECTED = ["list", "solvers", "solve", "export", "import-solution", "instances", "run", "suites", "report", "figures",
-            "bench"]
+EXPECTED = ["list", "solvers", "solve", "rashomon", "export", "import-solution", "instances", "run", "suites", "report",
+            "figures", "bench"]
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -45,6 +45,7 @@ def test_each_subcommand_dispatches_to_its_module_run():
     parsers = subparsers()
     for module in commands.modules():
         required = {"solve": ["x", "--instance", "y"], "instances": ["list"], "figures": ["list"], "bench": ["check"],
+                    "rashomon": ["x", "--k", "2", "--top", "1"],
                     "export": ["x", "--instance", "y", "--out", "z"],
                     "import-solution": ["x", "--instance", "y", "--solution", "z"]}
         args = parsers[module.NAME].parse_args(required.get(module.NAME, []))

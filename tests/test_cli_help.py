@@ -37,8 +37,8 @@ ALL_ARGUMENTS = [(name, action) for name, parser in subcommands().items() for ac
 
 
 def test_every_subcommand_is_listed_and_described():
-    assert set(subcommands()) == {"list", "solvers", "solve", "export", "import-solution", "instances", "run", "suites",
-                                  "report", "figures", "bench"}
+    assert set(subcommands()) == {"list", "solvers", "solve", "rashomon", "export", "import-solution", "instances", "run",
+                                  "suites", "report", "figures", "bench"}
     for name, parser in subcommands().items():
         assert parser.description and parser.description.strip(), name
 
