@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ._common import checked_args, command
+from ._common import command
 
 NAME = "run"
 ORDER = 50
@@ -32,9 +32,11 @@ Prints a JSON summary at the end.""")
 
 def run(args) -> int:
     from ..harness.runner import run_suite
+    from ..schema import check_settings
 
-    checked_args(args, grace={"minimum": 0, "hint": " of seconds"}, time_limit={"positive": True, "hint": " of seconds"},
-                 memory_limit_gb={"positive": True, "hint": " (gigabytes)"})
+    flags = {"grace": args.grace, "time_limit": args.time_limit, "memory_limit_gb": args.memory_limit_gb}
+    given = {key: value for key, value in flags.items() if value is not None}  # None: the suite's
+    check_settings(given, labels={key: "--" + key.replace("_", "-") for key in given}, hints={"memory_limit_gb": " (gigabytes)"})
     summary = run_suite(
         args.suite, store=args.store, grace=args.grace, retry_failed=args.retry_failed,
         time_limit=args.time_limit, progress=not args.quiet, memory_limit_gb=args.memory_limit_gb,

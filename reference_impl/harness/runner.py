@@ -247,16 +247,14 @@ def run_suite(
     anything runs; a run listed twice (by two groups) runs once (``duplicates`` in the summary).
     Input-error rows of runs the suite no longer holds are moved to ``superseded.parquet``
     (``superseded``); ``all_errored`` tells whether every executed run ended as error/crashed."""
-    from ..errors import check_number
+    from ..schema import check_settings
     from .preflight import all_errored, check_runs, supersede_stale_input_errors
 
     suite = load_suite(name)
-    if grace is not None:
-        grace = check_number("grace", grace, minimum=0, hint=" (seconds)")
-    if time_limit is not None:
-        time_limit = check_number("time_limit", time_limit, positive=True, hint=" (seconds)")
-    if memory_limit_gb is not None:
-        memory_limit_gb = check_number("memory_limit_gb", memory_limit_gb, positive=True, hint=" (gigabytes)")
+    overrides = {"grace": grace, "time_limit": time_limit, "memory_limit_gb": memory_limit_gb}
+    overrides.update(check_settings({key: value for key, value in overrides.items() if value is not None},
+                                    hints={"memory_limit_gb": " (gigabytes)"}))  # None: the suite's
+    grace, time_limit, memory_limit_gb = overrides["grace"], overrides["time_limit"], overrides["memory_limit_gb"]
     store_obj = ResultsStore(store or Path("results") / suite["name"])
     store_obj.prepare()
     grace = suite["grace"] if grace is None else grace

@@ -19,7 +19,8 @@ A suite file (``suites/<name>.yaml`` in this package, or any path) looks like::
 A solver entry is a name or ``{solver: NAME, options: {...}}`` (solver options, e.g. the
 native solver's batch size: ``{solver: bnb, options: {batch_size: 1}}``).
 
-:func:`validate_suite` checks a suite's structure, ids and settings; what only the expanded
+:func:`validate_suite` checks a suite's structure, ids and settings against the declarative
+schema of :mod:`reference_impl.schema` (``miobench suites schema`` prints it); what only the expanded
 runs tell (each instance, each run's hyperparameters against its formulation, each solver's
 options) is checked by :mod:`reference_impl.harness.preflight` before the first run starts.
 """
@@ -38,17 +39,17 @@ import yaml
 from ..errors import InputError, UnknownIdError, did_you_mean
 
 SUITES_DIR = Path(__file__).with_name("suites")
+#: names this module takes from :mod:`reference_impl.schema` on first use: a run's worker, which
+#: imports :class:`RunSpec`, does not import pydantic
+_FROM_SCHEMA = ("SUITE_DEFAULTS", "SUITE_KEYS", "GROUP_KEYS", "GROUP_SETTINGS")
 
-SUITE_DEFAULTS = {
-    "time_limit": 60.0,
-    "grace": 30.0,
-    "rel_gap": 1e-4,
-    "repeats": 1,
-    "threads": 1,
-    "seed": 0,
-    "root_relaxation": True,
-    "memory_limit_gb": 8.0,
-}
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_SCHEMA:
+        from .. import schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -132,150 +133,41 @@ def load_suite(name_or_path: str) -> dict[str, Any]:
     if not isinstance(suite, dict) or "groups" not in suite:
         raise InputError(f"suite file {path} must be a mapping with a 'groups' list")
     suite.setdefault("name", path.stem)
+    from ..schema import SUITE_DEFAULTS
+
     return validate_suite({**SUITE_DEFAULTS, **suite}, where=str(path))
 
 
-#: keys a suite may set (besides its groups), and those a group may override
-SUITE_KEYS = ("name", "description", "groups", *SUITE_DEFAULTS)
-GROUP_SETTINGS = ("time_limit", "rel_gap", "threads", "seed", "root_relaxation", "repeats")
-GROUP_KEYS = ("formulations", "solvers", "instances", "params", *GROUP_SETTINGS)
-
-
-def _check_setting(key: str, value: Any, where: str) -> Any:
-    from ..errors import check_number
-
-    label = f"{where}: {key}"
-    if key == "time_limit":
-        return check_number(label, value, positive=True, hint=" (seconds)")
-    if key == "grace":
-        return check_number(label, value, minimum=0, hint=" (seconds)")
-    if key == "rel_gap":
-        return check_number(label, value, minimum=0)
-    if key in ("repeats", "threads"):
-        return check_number(label, value, integer=True, minimum=1)
-    if key == "seed":
-        from ..errors import MAX_SEED
-
-        return check_number(label, value, integer=True, minimum=0, maximum=MAX_SEED)
-    if key == "memory_limit_gb":
-        return None if value is None else check_number(label, value, positive=True,
-                                                       hint=" (gigabytes; null for no limit)")
-    if key == "root_relaxation":
-        if not isinstance(value, bool):
-            raise InputError(f"{label} must be true or false; got {value!r}")
-        return value
-    return value
-
-
-def _names(group: dict, key: str, where: str, *, required: bool = True) -> list:
-    """A list of names; a single name is taken as a one-element list."""
-    if key not in group or group[key] is None:
-        if required:
-            raise InputError(f"{where} has no '{key}' list")
-        return []
-    value = group[key]
-    if isinstance(value, (str, dict)):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise InputError(f"{where}: '{key}' must be a non-empty list; got {value!r}")
-    return value
-
-
 def validate_suite(suite: dict[str, Any], *, where: str = "suite") -> dict[str, Any]:
-    """Check a suite's structure, settings and ids up front; return it normalised (scalars where
-    lists are expected become one-element lists; settings converted). Raises
-    :class:`InputError` / :class:`UnknownIdError` with one sentence naming the place."""
-    from ..registry import formulations as registered
-    from ..solvers.registry import PYOMO_SOLVERS, native_names
+    """Check a suite's structure, settings and ids up front (:class:`reference_impl.schema.Suite`);
+    return it normalised (scalars where lists are expected become one-element lists; settings
+    converted; every setting present). Raises :class:`InputError` / :class:`UnknownIdError` with
+    one sentence naming the place."""
+    from pydantic import ValidationError
 
-    unknown = [k for k in suite if k not in SUITE_KEYS]
-    if unknown:
-        raise InputError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; a suite takes: "
-                         f"{', '.join(SUITE_KEYS)}." + did_you_mean(str(unknown[0]), SUITE_KEYS))
+    from ..schema import SUITE_DEFAULTS, Suite
+    from ..schema_errors import suite_problem
+
+    try:
+        checked = Suite.model_validate(suite)
+    except ValidationError as exc:
+        raise suite_problem(exc.errors(), suite, where) from None
     out = dict(suite)
-    out["name"] = str(suite.get("name") or "suite")
-    if "groups" not in suite:
-        raise InputError(f"{where} must be a mapping with a 'groups' list")
-    for key in SUITE_DEFAULTS:
-        out[key] = _check_setting(key, suite.get(key, SUITE_DEFAULTS[key]), where)
-    groups = suite["groups"]
-    if isinstance(groups, dict):
-        groups = [groups]
-    if not isinstance(groups, list) or not groups:
-        raise InputError(f"{where}: 'groups' must be a non-empty list of groups; got {groups!r}")
-    known_formulations = registered()
-    checked_groups = []
-    for number, group in enumerate(groups, 1):
-        label = f"{where}, group {number}"
-        if not isinstance(group, dict):
-            raise InputError(f"{label} must be a mapping (formulations, solvers, instances, params); got {group!r}")
-        unknown = [k for k in group if k not in GROUP_KEYS]
-        if unknown:
-            raise InputError(f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; a group takes: "
-                             f"{', '.join(GROUP_KEYS)}." + did_you_mean(str(unknown[0]), GROUP_KEYS))
-        checked = {key: _check_setting(key, group[key], label) for key in GROUP_SETTINGS if key in group}
-        checked["formulations"] = _names(group, "formulations", label)
-        for formulation in checked["formulations"]:
-            if not isinstance(formulation, str):
-                raise InputError(f"{label}: a formulation is an id string; got {formulation!r}")
-            if formulation not in known_formulations:
-                raise UnknownIdError(f"{label}: unknown formulation id {formulation!r}; `miobench list` shows them."
-                                     + did_you_mean(formulation, known_formulations))
-        solvers = []
-        for entry in _names(group, "solvers", label):
-            if isinstance(entry, dict):
-                extra = [k for k in entry if k not in ("solver", "options")]
-                if "solver" not in entry or extra:
-                    raise InputError(f"{label}: a solver entry is a name or {{solver: NAME, options: {{...}}}}; "
-                                     f"got {entry!r}")
-                options = entry.get("options") or {}
-                if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
-                    raise InputError(f"{label}: solver options must be a mapping; got {options!r}")
-                name = entry["solver"]
-            else:
-                name, options = entry, {}
-            if not isinstance(name, str):
-                raise InputError(f"{label}: a solver is a name string; got {name!r}")
-            natives = {s for f in checked["formulations"] for s in native_names(f)}  # the solver registry's
-            if name not in PYOMO_SOLVERS and name not in natives:
-                known = [*PYOMO_SOLVERS, *sorted(natives)]
-                raise UnknownIdError(f"{label}: unknown solver {name!r}; known: {', '.join(known)}."
-                                     + did_you_mean(name, known))
-            solvers.append(name if not options and not isinstance(entry, dict) else {"solver": name, "options": dict(options)})
-        checked["solvers"] = solvers
-        checked["instances"] = _names(group, "instances", label)
-        for instance in checked["instances"]:
-            if not isinstance(instance, str) or not instance:
-                raise InputError(f"{label}: an instance is a catalogue id or an .npz path; got {instance!r}")
-        params = group.get("params")
-        try:
-            _param_sets(params)
-        except InputError as exc:
-            raise InputError(f"{label}: {exc}") from None
-        checked["params"] = params
-        checked_groups.append(checked)
-    out["groups"] = checked_groups
+    out["name"] = checked.name
+    out.update({key: getattr(checked, key) for key in SUITE_DEFAULTS})
+    out["groups"] = [group.normalised() for group in checked.groups]
     return out
 
 
-def _param_sets(params: Any) -> list[dict[str, Any]]:
-    hint = "a group's params must be a mapping of lists (a grid) or a list of mappings (exactly those)"
+def _param_sets(params: dict[str, Any] | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A validated group's hyperparameter sets: a grid's Cartesian product (a scalar is a
+    one-element list), or the listed mappings; none: one empty set."""
     if params is None:
         return [{}]
     if isinstance(params, list):
-        if not all(isinstance(p, dict) and all(isinstance(k, str) for k in p) for p in params):
-            raise InputError(f"{hint}; got {params!r}")
         return [dict(p) for p in params] or [{}]
-    if isinstance(params, dict):
-        if not all(isinstance(k, str) for k in params):
-            raise InputError(f"{hint}; hyperparameter names must be strings, got {list(params)!r}")
-        names = list(params)
-        grids = [v if isinstance(v, list) else [v] for v in params.values()]
-        empty = [n for n, g in zip(names, grids) if not g]
-        if empty:
-            raise InputError(f"{hint}; the list for {empty[0]!r} is empty")
-        return [dict(zip(names, combo)) for combo in itertools.product(*grids)]
-    raise InputError(f"{hint}; got {params!r}")
+    grids = [v if isinstance(v, list) else [v] for v in params.values()]
+    return [dict(zip(params, combo)) for combo in itertools.product(*grids)]
 
 
 def expand(suite: dict[str, Any], *, time_limit: float | None = None) -> list[RunSpec]:

@@ -93,87 +93,24 @@ def _known_names(figure: PaperFigure) -> list[str] | None:
     return [p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def _is_number_list(text: str) -> bool:
-    parts = [part.strip() for part in text.split(",")]
-    try:
-        [float(part) for part in parts]
-    except ValueError:
-        return False
-    return bool(parts)
-
-
-def _check_value(figure: PaperFigure, name: str, value: Any, default: Any) -> Any:
-    """Cast ``value`` to the type of the figure's default and check its range generically."""
-    import math
-    import numbers
-
-    def bad(what: str):
-        from ...errors import InputError
-
-        return InputError(f"figure {figure.id}: parameter {name} must be {what}; got {value!r} ({_describe(figure)})")
-
-    if default is None:
-        return value
-    if value is None:
-        raise bad(f"a value like its default {default!r}")
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        if str(value).lower() in ("1", "true", "yes", "0", "false", "no"):
-            return str(value).lower() in ("1", "true", "yes")
-        raise bad("true or false")
-    if isinstance(default, numbers.Integral):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer():
-            raise bad("an integer")
-        value = int(value)
-        if default >= 1 and value < 1:
-            raise bad("an integer >= 1")
-        if default >= 0 and value < 0:
-            raise bad("an integer >= 0")
-        return value
-    if isinstance(default, numbers.Real):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise bad("a number")
-        value = float(value)
-        if not math.isfinite(value):
-            raise bad("a finite number")
-        if default > 0 and value < 0:
-            raise bad("a number >= 0")
-        if "time_limit" in name and value <= 0:
-            raise bad("a positive number of seconds")
-        return value
-    if isinstance(default, str) and _is_number_list(default):
-        text = ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
-        integers = all(float(p).is_integer() for p in default.split(","))
-        kind = "integers" if integers else "numbers"
-        try:
-            numbers_ = [int(p) if integers else float(p) for p in (part.strip() for part in text.split(","))]
-        except ValueError:
-            raise bad(f"a comma-separated list of {kind} like {default!r}") from None
-        if any(not math.isfinite(v) for v in numbers_):
-            raise bad(f"a comma-separated list of finite {kind} like {default!r}")
-        if all(float(p) > 0 for p in default.split(",")) and any(v <= 0 for v in numbers_):
-            raise bad(f"a comma-separated list of positive {kind} like {default!r}")
-        return ",".join(str(v) for v in numbers_)
-    if isinstance(default, str):
-        return str(value)
-    return value
-
-
 def check_params(figure: PaperFigure, params: dict[str, Any], *, setting: str = "quick") -> dict[str, Any]:
     """Check explicit ``params`` against what ``figure`` takes (names, and values against the
-    type and sign of its defaults); return them cast. Raises :class:`InputError` naming the
-    figure's parameters."""
-    from ...errors import InputError
+    type and sign of the setting's defaults: :func:`reference_impl.schema.figure_params_model`);
+    return them cast. Raises :class:`InputError` naming the figure's parameters."""
+    from pydantic import ValidationError
+
+    from ...schema import figure_params_model
+    from ...schema_errors import figure_problem
 
     known = _known_names(figure)
-    if known is not None:
-        unknown = [n for n in params if n not in known]
-        if unknown:
-            raise InputError(f"figure {figure.id} has no parameter(s) {', '.join(map(repr, unknown))}; "
-                             + _describe(figure).split(" ", 2)[2] + did_you_mean(unknown[0], known))
     defaults = {**figure.defaults, **(figure.paper_setting if setting == "paper" else {})}
-    return {name: _check_value(figure, name, value, defaults.get(name)) for name, value in params.items()}
+    try:
+        checked = figure_params_model(figure.id, defaults, known).model_validate(params)
+    except ValidationError as exc:
+        raise figure_problem(exc.errors(), params, figure_id=figure.id, describe=_describe(figure), defaults=defaults,
+                             known=known) from None
+    values = {**checked.model_dump(exclude_unset=True), **(checked.model_extra or {})}
+    return {name: values[name] for name in params}
 
 
 def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: str = "quick",
