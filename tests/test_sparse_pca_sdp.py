@@ -18,7 +18,7 @@ from reference_impl.instances.generators import get_generator
 from reference_impl.instances.instance import Instance
 from reference_impl.registry import get_formulation
 from reference_impl.solvers.adapters import cvxpy_sdp
-from reference_impl.solvers.registry import capable_solvers
+from reference_impl.solvers.registry import capable_solvers, solver_for
 from bruteforce import sparse_pca_optimum as _enumerate
 
 F = "sparse_pca.sdp_bound"
@@ -199,12 +199,11 @@ def test_bad_options_give_one_input_error():
         solve(F, _instance(6, 2, 0), solver="clarabel", time_limit=5, k=2, solver_options={"eps": 1e-3})
 
 
-def test_solve_native_runs_the_adapter_and_refuses_other_names():
+def test_the_registry_adapter_runs_and_a_pyomo_solver_is_unsupported():
     formulation = get_formulation(F)
     instance = _instance(6, 2, 0)
     params = formulation.validate(instance, {"k": 2})
-    outcome, solution = formulation.solve_native("clarabel", instance, params, time_limit=30, rel_gap=1e-4, threads=1,
-                                                 seed=0, solver_options={})
+    outcome, solution = solver_for("clarabel", formulation).run(formulation, instance, params, time_limit=30,
+                                                                rel_gap=1e-4, threads=1, seed=0, solver_options={})
     assert outcome.status == "optimal" and solution["X"].shape == (6, 6)
-    with pytest.raises(InputError, match="no native solver"):
-        formulation.solve_native("scip", instance, params)
+    assert solve(F, instance, solver="scip", time_limit=5, k=2).status == "unsupported"

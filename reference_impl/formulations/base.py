@@ -22,8 +22,9 @@ from ..errors import InputError
 from ..instances.instance import Instance
 
 #: Problem classes, from least to most general; "MILP loop" is a sequence of MILPs solved by
-#: a formulation's own loop (cutting planes, constraint generation), never one Pyomo model.
-PROBLEM_CLASSES = ("LP", "MILP", "MIQP", "MISOCP", "MINLP", "MILP loop")
+#: a formulation's own loop (cutting planes, constraint generation), never one Pyomo model;
+#: "SDP" is a conic model built with cvxpy (a relaxation's bound), which no Pyomo solver takes.
+PROBLEM_CLASSES = ("LP", "MILP", "MIQP", "MISOCP", "MINLP", "MILP loop", "SDP")
 
 #: Absolute tolerance under which a constraint violation counts as feasible.
 FEASIBILITY_TOL = 1e-5
@@ -57,8 +58,6 @@ class Formulation(ABC):
     sense: ClassVar[str] = "min"
     #: hyperparameter name -> default (None = must be given or derived)
     hyperparameters: ClassVar[dict[str, Any]] = {}
-    #: solvers implemented natively (outside Pyomo) for this formulation, e.g. ("bnb",)
-    native_solvers: ClassVar[tuple[str, ...]] = ()
     #: small representative (catalogue instance id, hyperparameters) pairs: the asv suite
     #: benchmarks every registered formulation on these with every capable solver
     benchmark_cases: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = ()
@@ -95,13 +94,6 @@ class Formulation(ABC):
         """The problem class of the model these hyperparameters build (default: the class's);
         a formulation whose class depends on a hyperparameter (e.g. the loss) overrides it."""
         return self.problem_class
-
-    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], **options):
-        """Run a native solver; returns ``(SolverOutcome, solution)``. Only for ``native_solvers``.
-
-        ``options`` holds ``time_limit``, ``rel_gap``, ``threads``, ``seed`` and the run's
-        ``solver_options`` (a dict)."""
-        raise InputError(f"{self.id} has no native solver {solver!r}")
 
     # -- helpers for subclasses -------------------------------------------------------
     def own_benchmark_cases(self) -> tuple[tuple[str, dict[str, Any]], ...]:

@@ -56,7 +56,6 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance
 from ..registry import register
-from ..solvers.registry import NativeNames
 from .bayesnet import TopologicalOrder, check_data, node_fit, objective_value
 
 #: The full model (:meth:`CycleConstraints.build`) enumerates at most this many cycle inequalities (d ≤ 7:
@@ -212,7 +211,6 @@ class CycleConstraints(TopologicalOrder):
     family = "bayesnet"
     summary = "DAG learning (linear SEM, l0 arcs), cycle inequalities (17): all enumerated, or added on violation"
     hyperparameters = {"lambda0": None, "M": "auto", "perspective": False}
-    native_solvers = NativeNames()  # from the solver registry: ("cycle_cuts",) (solvers/adapters/cycle_cuts.py)
     benchmark_cases = (("bn-tiny-d3-n30", {"lambda0": 2.0}),
                        ("bn-small-d4-n50", {"lambda0": 4.0, "perspective": True}))
 
@@ -251,13 +249,3 @@ class CycleConstraints(TopologicalOrder):
             B[j, k] = np.nan if model.B[j, k].value is None else float(model.B[j, k].value)
             z[j, k] = np.nan if model.z[j, k].value is None else float(model.z[j, k].value)
         return {"B": B, "z": z}
-
-    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float = 60.0,
-                     rel_gap: float = 1e-4, threads: int = 1, seed: int = 0, solver_options=None, **_):
-        """The constraint-generation loop (the registry's native ``cycle_cuts`` adapter)."""
-        from ..solvers.registry import solver_for
-
-        if solver not in self.native_solvers:
-            return super().solve_native(solver, instance, params)
-        return solver_for(solver, self).run(self, instance, params, time_limit=time_limit, rel_gap=rel_gap,
-                                            threads=threads, seed=seed, solver_options=solver_options)

@@ -48,7 +48,6 @@ from ..instances.instance import Instance, check_xy
 from ..record import claim_refuted, relative_gap
 from ..registry import register
 from ..solvers.adapters.kscan import SUBSOLVERS
-from ..solvers.registry import NativeNames, solver_for
 from .base import Evaluation, Formulation, as_big_m, as_float, as_int
 from .sparse_regression import (_SparseRegression, certified_big_m, derive_big_m, greedy_solution, heuristic_big_m,
                                 ridge_fit)
@@ -97,7 +96,6 @@ class InformationCriterion(_SparseRegression):
     problem_class = "MIQP"
     summary = "best subset chosen by AIC/BIC inside one MIO (known/estimated sigma^2: MIQP; profile: k-scan)"
     hyperparameters = {"criterion": "bic", "sigma2": "estimate", "k": None, "M": "auto", "subsolver": "scip"}
-    native_solvers = NativeNames()  # from the solver registry: ("kscan",) (solvers/adapters/kscan.py)
     benchmark_cases = (("synreg-n30-p8-k3", {"criterion": "bic"}), ("diabetes", {"criterion": "aic"}))
 
     def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
@@ -160,11 +158,3 @@ class InformationCriterion(_SparseRegression):
         evaluation.info.update({"criterion": params["criterion"], "sigma2_mode": params["sigma2_mode"],
                                 "sigma2": params["sigma2"], "rss": rss})
         return evaluation
-
-    # -- native solver: one best-subset MIQP per size (the registry's kscan adapter, solvers/adapters/kscan.py)
-    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float = 60.0,
-                     rel_gap: float = 1e-4, threads: int = 1, seed: int = 0, **_):
-        if solver not in self.native_solvers:
-            raise InputError(f"{self.id} has no native solver {solver!r}")
-        return solver_for(solver, self).run(self, instance, params, time_limit=time_limit, rel_gap=rel_gap,
-                                            threads=threads, seed=seed)

@@ -34,7 +34,6 @@ from ..errors import InputError
 from ..instances.instance import Instance, check_xy
 from ..registry import register
 from ..solvers.adapters.bnb import BNB_OPTIONS  # noqa: F401 (re-exported: the bnb adapter's options)
-from ..solvers.registry import NativeNames, solver_for
 from ._pyomo import squared_loss, values
 from ._support import (
     all_finite,
@@ -119,7 +118,6 @@ class KGLMPerspective(Formulation):
     family = "kglm"
     summary = "k-sparse least squares / logistic regression, perspective; native batched BnB `bnb`"
     hyperparameters = {"k": None, "loss": "squared", "lambda2": 1.0, "M": math.inf}
-    native_solvers = NativeNames()  # from the solver registry: ("bnb",) (solvers/adapters/bnb.py)
     benchmark_cases = (("kglm-ls-n40-p12-k3", {"k": 3, "lambda2": 1.0, "M": 2.0}),
                        ("kglm-logit-n60-p12-k3", {"k": 3, "loss": "logistic", "lambda2": 1.0, "M": 2.0}))
 
@@ -196,14 +194,3 @@ class KGLMPerspective(Formulation):
         if mapped:
             info.update(label_mapping={"0": -1, "1": 1}, warning=LABEL_NOTE)
         return Evaluation(objective=objective, violations=violations, info=info)
-
-    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float,
-                     rel_gap: float, threads: int, seed: int, solver_options: dict[str, Any] | None = None,
-                     verbose: bool = False):
-        """Run the batched branch and bound (the registry's ``bnb`` adapter, solvers/adapters/bnb.py); it
-        prints its progress only with ``verbose``."""
-        if solver not in self.native_solvers:
-            return super().solve_native(solver, instance, params)
-        return solver_for(solver, self).run(self, instance, params, time_limit=time_limit, rel_gap=rel_gap,
-                                            threads=threads, seed=seed, solver_options=solver_options,
-                                            verbose=verbose)

@@ -41,7 +41,6 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..instances.instance import Instance
 from ..registry import register
-from ..solvers.registry import NativeNames
 from ._support import (
     all_finite,
     cardinality_violation,
@@ -404,7 +403,6 @@ class RiskScoreCuttingPlane(_RiskScore):
     problem_class = "MILP loop"
     summary = "integer-coefficient risk score by logistic-loss cutting planes on a HiGHS MILP master (loop)"
     hyperparameters = {**_RiskScore.hyperparameters, "max_iterations": 1000, "lp_warmup": 100}
-    native_solvers = NativeNames()  # from the solver registry: ("highs",) (solvers/adapters/cutting_plane.py)
     #: benchmarked by asv's ``NativeSolvers`` (the loop is no Pyomo model); tiny and quick
     benchmark_cases = (("synrisk-n60-d3", {"k": 2}),)
 
@@ -429,16 +427,6 @@ class RiskScoreCuttingPlane(_RiskScore):
         m.cuts = pyo.ConstraintList()
         m.objective = pyo.Objective(expr=m.total_loss + self._penalty(m, params))
         return m
-
-    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float = 60.0,
-                     rel_gap: float = 1e-4, threads: int = 1, seed: int = 0, **_):
-        """The cutting-plane loop (the registry's native ``highs`` adapter, solvers/adapters/cutting_plane.py)."""
-        from ..solvers.registry import solver_for
-
-        if solver not in self.native_solvers:
-            return super().solve_native(solver, instance, params)
-        return solver_for(solver, self).run(self, instance, params, time_limit=time_limit, rel_gap=rel_gap,
-                                            threads=threads, seed=seed)
 
 
 # -- score card ---------------------------------------------------------------------------------

@@ -45,7 +45,6 @@ import numpy as np
 from ..errors import InputError
 from ..instances.instance import Instance
 from ..registry import register
-from ..solvers.registry import NativeNames, solver_for
 from ._support import all_finite, missing_values
 from .base import Evaluation, Formulation, as_int
 from .sparse_pca import _flag, covariance
@@ -121,7 +120,6 @@ class SparsePCASDP(Formulation):
     summary = "SDP relaxation of (15): max tr(ΣX), tr X = 1, 1ᵀ|X|1 ≤ k, X ⪰ 0 (certified upper bound, dual-repaired)"
     sense = "max"
     hyperparameters = {"k": None, "standardize": False}
-    native_solvers = NativeNames()  # from the solver registry: ("clarabel",) (solvers/adapters/cvxpy_sdp.py)
     benchmark_cases = (("spca-d6-k2", {"k": 2}),
                        ("spca-d8-k3", {"k": 3}),
                        ("spca-iris", {"k": 2, "standardize": True}))
@@ -147,15 +145,6 @@ class SparsePCASDP(Formulation):
         constraints = [X >> 0, cp.trace(X) == 1, upper, lower, l1]
         problem = cp.Problem(cp.Maximize(cp.trace(S @ X)), constraints)
         return SDPModel(problem, X, Y, upper, lower, l1, S, k)
-
-    def solve_native(self, solver: str, instance: Instance, params: dict[str, Any], *, time_limit: float = 60.0,
-                     rel_gap: float = 1e-4, threads: int = 1, seed: int = 0, solver_options: dict[str, Any] | None = None,
-                     verbose: bool = False, **_):
-        """The cvxpy/Clarabel adapter (the registry's ``clarabel``, solvers/adapters/cvxpy_sdp.py)."""
-        if solver not in self.native_solvers:
-            return super().solve_native(solver, instance, params)
-        return solver_for(solver, self).run(self, instance, params, time_limit=time_limit, rel_gap=rel_gap,
-                                            threads=threads, seed=seed, solver_options=solver_options, verbose=verbose)
 
     def extract(self, model: SDPModel, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
         """X as the solver left it (NaN when it has no value)."""

@@ -65,15 +65,8 @@ def native_solvers_for(formulation_id: str) -> list[NativeSolver]:
 
 
 def native_names(formulation_id: str) -> tuple[str, ...]:
-    """Names of the native solvers that take ``formulation_id`` (``Formulation.native_solvers``)."""
+    """Names of the native solvers that take ``formulation_id`` (the registry is the one list)."""
     return tuple(s.name for s in native_solvers_for(formulation_id))
-
-
-class NativeNames:
-    """``Formulation.native_solvers`` read from the registry (a class attribute descriptor)."""
-
-    def __get__(self, obj: Any, owner: type) -> tuple[str, ...]:
-        return native_names(getattr(owner, "id"))
 
 
 def known_names(formulation_ids) -> list[str]:
@@ -125,5 +118,5 @@ def describe_all() -> list[dict[str, Any]]:
 
 
 __all__ = ["Solver", "NativeSolver", "PyomoSolver", "NATIVE_SOLVERS", "PYOMO_SOLVERS", "register_solver",
-           "unregister_solver", "all_solvers", "native_solvers_for", "native_names", "NativeNames", "known_names",
+           "unregister_solver", "all_solvers", "native_solvers_for", "native_names", "known_names",
            "solver_for", "is_native", "capable_solvers", "describe", "describe_all"]
