@@ -15,7 +15,7 @@ Hosts (registered formulations):
   (:class:`~reference_impl.formulations.sparse_regression.Perspective`) plus ζ, (37e) and the
   chosen notion (default statistical parity (36)/(37d), δ = 0.2).
 * ``fairness.sparse_svm``: the sparse SVM (9)
-  (:class:`~reference_impl.formulations.sparse_classification.SparseSVMBigM`), ζ linked to its
+  (:class:`~reference_impl.formulations.sparse_svm.SparseSVMBigM`), ζ linked to its
   scores θᵀx + θ₀ (``decision_expressions``) with threshold 0 (favourable = predicted +1).
   Its big-M derivation is in :class:`FairSparseSVM`.
 
@@ -55,7 +55,8 @@ from ._fairness_constraints import (DIRECTIONS, MIN_EPSILON, MISSING_LABELS, NOT
                                     threshold_comparisons)
 from ._pyomo import values
 from .base import Evaluation, as_float
-from .sparse_classification import SparseSVMBigM, check_binary, intercept_value
+from .sparse_classification import check_binary, intercept_value
+from .sparse_svm import SparseSVMBigM
 from .sparse_regression import Perspective, certified_big_m, greedy_solution, heuristic_big_m, objective_value
 
 
@@ -232,7 +233,7 @@ class FairSparseRegression(_WithFairnessIndicators, Perspective):
 # -- host: fair sparse SVM ((9) + §5) --------------------------------------------------------
 @register
 class FairSparseSVM(_WithFairnessIndicators, SparseSVMBigM):
-    """The sparse SVM (9) (:class:`~reference_impl.formulations.sparse_classification.SparseSVMBigM`)
+    """The sparse SVM (9) (:class:`~reference_impl.formulations.sparse_svm.SparseSVMBigM`)
     with favourable-outcome indicators on its scores sᵢ = θᵀxᵢ + θ₀ (favourable = predicted +1:
     ζᵢ = 1 ⇒ sᵢ ≥ 0, ζᵢ = 0 ⇒ sᵢ ≤ −ε; ``favourable="below"`` makes −1 the favourable label)
     and any fairness notion of §5; the true outcome of i is favourable iff yᵢ is the

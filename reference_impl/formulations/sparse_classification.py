@@ -2,16 +2,18 @@
 
 Justin, Sun, Gómez & Vayanos, "Responsible Machine Learning via Mixed-Integer Optimization"
 (arXiv 2505.05857). Labels are ±1; the score of sample i is sᵢ = θᵀxᵢ + θ₀ and its margin
-yᵢsᵢ. Two registered formulations:
+yᵢsᵢ. This module holds what the two sparse classifiers share (data checks, the logistic
+loss and its epigraph, the derived big-M, :class:`_SparseClassifier`); each registered
+formulation lives in its own module:
 
-* ``sparse_logistic.perspective`` — §2.1.2, sparse logistic regression with a ridge term
+* ``sparse_logistic.perspective`` (:mod:`.sparse_logistic`) — §2.1.2, sparse logistic regression with a ridge term
   in perspective form (Deza & Atamtürk 2022)::
 
       min  Σᵢ log(1 + exp(−yᵢ(θᵀxᵢ + θ₀))) + λ0 Σⱼ zⱼ + λ2 Σⱼ rⱼ
       s.t. θⱼ² ≤ zⱼ rⱼ,  −Mzⱼ ≤ θⱼ ≤ Mzⱼ,  Σⱼ zⱼ ≤ k,  z ∈ {0,1}ᵈ, r ≥ 0
 
   (the perspective analogue of (7) for the logistic loss; class MINLP).
-* ``sparse_svm.bigm`` — (9), the sparse soft-margin SVM of Dedieu, Hazimeh & Mazumder 2021::
+* ``sparse_svm.bigm`` (:mod:`.sparse_svm`) — (9), the sparse soft-margin SVM of Dedieu, Hazimeh & Mazumder 2021::
 
       min  ½‖θ‖² + λ1 Σᵢ rᵢ + λ0 Σⱼ zⱼ
       s.t. yᵢ(θᵀxᵢ + θ₀) ≥ 1 − rᵢ (9b),  −Mzⱼ ≤ θⱼ ≤ Mzⱼ (9c),  r ≥ 0,  Σⱼ zⱼ ≤ k
@@ -54,11 +56,10 @@ import pyomo.environ as pyo
 
 from ..errors import InputError
 from ..instances.instance import Instance, check_xy
-from ..registry import register
 from ._pyomo import values
-from ._support import (M_BINDING_RTOL, all_finite, cardinality_violation, m_binding, missing_values, read_arrays,
+from ._support import (M_BINDING_RTOL, all_finite, cardinality_violation, m_binding, read_arrays,
                        support_mask, support_violations)
-from .base import Evaluation, Formulation, add_warning, as_big_m, as_float, big_m_info, sparsity_terms
+from .base import Formulation, add_warning, as_big_m, big_m_info, sparsity_terms
 
 INTERCEPT_CHOICES = ("continuous", "none")
 
@@ -278,154 +279,3 @@ class _SparseClassifier(Formulation):
                 add_warning(info, "the intercept reached intercept_bound: the solution is optimal for this bound; "
                                   "raise it (or use intercept_bound=auto, which is provably valid)")
         return info
-
-
-@register
-class SparseLogisticPerspective(_SparseClassifier):
-    """Sparse logistic regression + ridge in perspective form θⱼ² ≤ zⱼrⱼ (tutorial §2.1.2;
-    Deza & Atamtürk 2022), with big-M links and the exponential-cone epigraph of the loss."""
-
-    id = "sparse_logistic.perspective"
-    equation = "§2.1.2 (perspective, Deza & Atamtürk 2022)"
-    problem_class = "MINLP"
-    family = "sparse_logistic"
-    summary = "L0L2 logistic regression, perspective ridge terms (penalty and/or cardinality form)"
-    benchmark_cases = (("synclass-n30-p6-k2", {"k": 2, "lambda2": 1.0}), ("compas-n200", {"k": 3, "lambda2": 1.0}))
-    hyperparameters = {"k": None, "lambda0": None, "lambda2": 1.0, "M": "auto", "intercept": "continuous",
-                       "intercept_bound": "auto"}
-
-    def _validate_more(self, X, y, params):
-        return {"lambda2": as_float(params, "lambda2", minimum=0.0, allow_none=False)}
-
-    def validate(self, instance: Instance, params: dict[str, Any]) -> dict[str, Any]:
-        params = super().validate(instance, params)
-        bound = params.get("intercept_bound")
-        if bound in (None, "auto"):
-            X, y = check_binary(instance)
-            bound = derive_intercept_bound(X, y, params)
-        else:
-            bound = as_float(params, "intercept_bound", minimum=0.0, allow_none=False, allow_inf=False)
-        return {**params, "intercept_bound": float(bound)}
-
-    def objective_value(self, X, y, theta, intercept, n_selected, params) -> float:
-        """Σ logistic + λ0·(number selected) + λ2‖θ‖²."""
-        return (logistic_loss(X, y, theta, intercept) + (params["lambda0"] or 0.0) * n_selected
-                + params["lambda2"] * float(theta @ theta))
-
-    def derive_big_m(self, X, y, params) -> tuple[float, str]:
-        lambda2, k = params["lambda2"], params["k"]
-        fit_intercept = params["intercept"] == "continuous"
-        n_pos, n = float(np.sum(y > 0)), float(len(y))
-        if fit_intercept:  # intercept-only model: the class-frequency log-likelihood
-            upper = -(n_pos * math.log(n_pos / n) + (n - n_pos) * math.log((n - n_pos) / n))
-        else:
-            upper = n * math.log(2.0)
-        ridge = max(lambda2, 1e-3)
-        theta, _ = fit_logistic(X, y, range(X.shape[1]), ridge, fit_intercept=fit_intercept)
-        support = np.argsort(-np.abs(theta), kind="stable")[: (k or X.shape[1])]
-        refit, b = fit_logistic(X, y, support, ridge, fit_intercept=fit_intercept)
-        if lambda2 > 0:
-            upper = min(upper, self.objective_value(X, y, refit, b, len(support), params))
-            return math.sqrt(upper / lambda2) * (1 + 1e-6) + 1e-9, "derived"
-        scale = float(np.abs(refit).max())
-        return 2.0 * max(scale, 1e-3), "heuristic"
-
-    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
-        X, y = check_binary(instance)
-        m = self._base_model(instance, params)
-        loss = add_logistic_epigraph(m, X, y)
-        m.r = pyo.Var(m.features, bounds=(0, None))
-        m.rotated_cone = pyo.Constraint(m.features, rule=lambda m, j: m.theta[j] ** 2 <= m.z[j] * m.r[j])
-        m.objective = pyo.Objective(
-            expr=loss + (params["lambda0"] or 0.0) * pyo.quicksum(m.z[j] for j in m.features)
-            + params["lambda2"] * pyo.quicksum(m.r[j] for j in m.features)
-        )
-        return m
-
-    def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
-        X, y = check_binary(instance)
-        checked = self._common_checks(X, params, solution)
-        if checked is None:
-            return missing_values()
-        theta, z, intercept, violations = checked
-        objective = self.objective_value(X, y, theta, intercept, int((z > 0.5).sum()), params)
-        return Evaluation(objective=objective, violations=violations,
-                          info=self._info(X, y, theta, z, intercept, params))
-
-
-@register
-class SparseSVMBigM(_SparseClassifier):
-    """Formulation (9): sparse soft-margin SVM, hinge constraints (9b), big-M links (9c)
-    (tutorial eq. 9; Dedieu, Hazimeh & Mazumder 2021)."""
-
-    id = "sparse_svm.bigm"
-    equation = "(9)"
-    problem_class = "MIQP"
-    family = "sparse_svm"
-    summary = "L0 sparse hinge-loss SVM, 1/2||theta||^2 + lambda1 sum r + lambda0 sum z, big-M"
-    benchmark_cases = (("synclass-n100-p12-k3", {"k": 3}), ("compas-n200", {"k": 3}))
-    hyperparameters = {"k": None, "lambda0": None, "lambda1": 1.0, "M": "auto", "intercept": "continuous"}
-
-    def _validate_more(self, X, y, params):
-        lambda1 = as_float(params, "lambda1", minimum=0.0, allow_none=False)
-        if lambda1 <= 0:
-            raise InputError("lambda1 (the hinge weight) must be > 0; with 0 the optimum is theta = 0")
-        return {"lambda1": lambda1}
-
-    def objective_value(self, X, y, theta, intercept, n_selected, params) -> float:
-        """½‖θ‖² + λ1 Σ max(0, 1 − yᵢ(θᵀxᵢ+θ₀)) + λ0·(number selected)."""
-        return (0.5 * float(theta @ theta) + params["lambda1"] * float(hinge_terms(X, y, theta, intercept).sum())
-                + (params["lambda0"] or 0.0) * n_selected)
-
-    def derive_big_m(self, X, y, params) -> tuple[float, str]:
-        from sklearn.svm import SVC
-
-        lambda1, k = params["lambda1"], params["k"]
-        n_pos, n_neg = int(np.sum(y > 0)), int(np.sum(y < 0))
-        fit_intercept = params["intercept"] == "continuous"
-        # θ = 0 with the best intercept (θ₀ = ±1 leaves only the other class's hinge at 2)
-        upper = lambda1 * (2.0 * min(n_pos, n_neg) if fit_intercept else float(len(y)))
-        if fit_intercept:  # a refit of the convex SVM on its k largest coefficients (any θ is feasible)
-            full = SVC(kernel="linear", C=lambda1).fit(X, y).coef_.ravel()
-            support = np.sort(np.argsort(-np.abs(full), kind="stable")[: (k or X.shape[1])])
-            model = SVC(kernel="linear", C=lambda1).fit(X[:, support], y)
-            theta = np.zeros(X.shape[1])
-            theta[support] = model.coef_.ravel()
-            upper = min(upper, self.objective_value(X, y, theta, float(model.intercept_[0]), len(support), params))
-        return math.sqrt(2.0 * upper) * (1 + 1e-6) + 1e-9, "derived"
-
-    def build(self, instance: Instance, params: dict[str, Any]) -> pyo.ConcreteModel:
-        X, y = check_binary(instance)
-        m = self._base_model(instance, params)
-        m.r = pyo.Var(m.samples, bounds=(0, None))
-        m.hinge = pyo.Constraint(m.samples, rule=lambda m, i: float(y[i]) * m.score[i] >= 1 - m.r[i])
-        m.objective = pyo.Objective(
-            expr=0.5 * pyo.quicksum(m.theta[j] ** 2 for j in m.features)
-            + params["lambda1"] * pyo.quicksum(m.r[i] for i in m.samples)
-            + (params["lambda0"] or 0.0) * pyo.quicksum(m.z[j] for j in m.features)
-        )
-        return m
-
-    def extract(self, model, instance: Instance, params: dict[str, Any]) -> dict[str, np.ndarray]:
-        solution = super().extract(model, instance, params)
-        solution["r"] = values(model.r, instance.X.shape[0])
-        return solution
-
-    def evaluate(self, instance: Instance, params: dict[str, Any], solution: dict[str, np.ndarray]) -> Evaluation:
-        """Objective with the smallest feasible slacks rᵢ = max(0, 1 − yᵢsᵢ); if the solution
-        carries r, (9b) and r ≥ 0 are checked for it too."""
-        X, y = check_binary(instance)
-        checked = self._common_checks(X, params, solution)
-        if checked is None:
-            return missing_values()
-        theta, z, intercept, violations = checked
-        if solution.get("r") is not None:
-            r = np.asarray(solution["r"], dtype=float)
-            if r.shape != (X.shape[0],) or not np.all(np.isfinite(r)):
-                return missing_values()
-            violations["hinge"] = float(np.max(1.0 - r - y * (X @ theta + intercept), initial=0.0))
-            violations["slack_nonnegative"] = float(np.max(-r, initial=0.0))
-        objective = self.objective_value(X, y, theta, intercept, int((z > 0.5).sum()), params)
-        info = self._info(X, y, theta, z, intercept, params)
-        info["margin_violations"] = int(np.sum(hinge_terms(X, y, theta, intercept) > 0))
-        return Evaluation(objective=objective, violations=violations, info=info)
