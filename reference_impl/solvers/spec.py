@@ -111,6 +111,8 @@ class PyomoSolver:
         from .pyomo_model import model_size, set_start
         from .pyomo_solve import solve_model
 
+        if not self.supports(problem_class):  # nothing to build: the solver cannot take this class (e.g. an SDP)
+            return solve_model(None, self.name, problem_class=problem_class), None, None
         build_start = time.perf_counter()
         model = formulation.build(instance, params)
         record.build_seconds = time.perf_counter() - build_start

@@ -131,7 +131,7 @@ def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: 
     out = Path(out_dir) if out_dir else Path("reports") / "figures" / figure_id
     writable_dir(out, "figure folder")
     try:
-        return figure.build(out, **chosen)
+        written = figure.build(out, **chosen)
     except ValueError as exc:
         from ...errors import is_input_error
 
@@ -144,3 +144,27 @@ def build_figure(figure_id: str, out_dir: str | Path | None = None, *, setting: 
         page = out / "page.md"
         page.write_text(f"# {figure.title}\n\nNot built: the data it needs is not available here.\n\n> {exc}\n")
         return [page]
+    page = out / "page.md"
+    if page.exists():
+        with page.open("a") as handle:
+            handle.write(provenance_section(figure, setting, chosen, params))
+    return written
+
+
+def provenance_section(figure: PaperFigure, setting: str, chosen: dict[str, Any], explicit: dict[str, Any]) -> str:
+    """The ``## Provenance`` section every figure page ends with: the code commit that built it,
+    the machine, the parameters and limits used, the installed solvers' versions and the one
+    command that rebuilds the page."""
+    from ...provenance import git_commit, machine
+    from ...solvers.registry import all_solvers
+
+    versions = sorted({s.version() for s in all_solvers() if s.installed() and s.version()})
+    command = f"miobench figures build {figure.id} --setting {setting}" + "".join(
+        f" --param {name}={value}" for name, value in explicit.items())
+    settings = ", ".join(f"{name} = {value!r}" for name, value in sorted(chosen.items()))
+    return ("\n## Provenance\n\n"
+            f"- code commit: `{git_commit()}`\n"
+            f"- machine: {machine()}\n"
+            f"- setting `{setting}`: {settings}\n"
+            f"- installed solvers: {'; '.join(versions)}\n"
+            f"- rebuild: `{command}` (or `dvc repro figure-{figure.id}`)\n")

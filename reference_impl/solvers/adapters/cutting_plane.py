@@ -12,7 +12,6 @@ import numpy as np
 
 from ..native import NativeSolver
 from ..outcome import SolverOutcome
-from ..decomposition import VIOLATION_TOL
 from ..spec import is_installed, solver_version
 
 
@@ -53,7 +52,7 @@ def cutting_plane_loop(formulation, instance, params, *, time_limit: float = 60.
     from ...formulations._pyomo import values
     from ...formulations.risk_score import best_intercept, check_binary, logistic_terms, risk_objective, unique_rows
     from ...record import relative_gap
-    from ..decomposition import constraint_generation
+    from ..decomposition import VIOLATION_TOL, constraint_generation
 
     version = solver_version("highs")
     if not is_installed("highs"):
