@@ -120,6 +120,7 @@ class L0BnB(PeerSolver):
     options = ()  # it takes none
     licence = "MIT (l0bnb)"
     package = distribution = "l0bnb"
+    preload = ('l0bnb', 'l0bnb.utilities')  # imported before the clock starts (build time)
     install_hint = INSTALL_HINT
     benchmark_cases = (("sparse_regression.l0l2_bigm", "synreg-n60-p12-k4", {"lambda0": 1.0, "lambda2": 1.0, "M": 5.0}),)
 

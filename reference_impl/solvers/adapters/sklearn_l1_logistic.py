@@ -34,6 +34,7 @@ class L1Logistic(PeerSolver):
     options = ("n_alphas",)
     licence = "BSD-3-Clause (scikit-learn)"
     package, distribution, version_suffix = "sklearn", "scikit-learn", "l1 logistic path"
+    preload = ('sklearn.linear_model', 'sklearn.svm', 'sklearn.exceptions')  # imported before the clock starts (build time)
     install_hint = "l1_logistic needs scikit-learn (pip install scikit-learn)"
     benchmark_cases = (("sparse_logistic.perspective", "synclass-n30-p6-k2", {"k": 2, "lambda2": 1.0}),)
 
