@@ -2,6 +2,7 @@
 import math
 
 import pandas as pd
+import pytest
 import pyomo.environ as pyo
 
 from reference_impl.record import ResultRecord
@@ -93,3 +94,18 @@ def test_runs_without_a_solution_share_the_problem_of_the_derived_m():
                     _run("b", params={"k": 5}, status="size_limited", objective=None,
                          extra={"effective_params": {"M": 1.2, "M_source": "derived"}})])
     assert frame["problem"].nunique() == 1
+
+
+def test_a_relaxations_value_is_a_bound_not_the_best_objective():
+    """sparse_pca.sdp_bound shares its problem with sparse_pca.mio; its value (above the optimum of a
+    maximisation) bounds the problem and never counts as the best objective found."""
+    runs = [_run("mio", formulation="sparse_pca.mio", solver="spca_bnb", objective=6.27, params={"k": 3}, instance="s"),
+            _run("sdp", formulation="sparse_pca.sdp_bound", solver="clarabel", objective=6.46, params={"k": 3},
+                 instance="s"),
+            _run("tp", formulation="sparse_pca.mio", solver="truncated_power", objective=6.20, params={"k": 3},
+                 instance="s", status="feasible")]
+    frame = _frame(runs)
+    assert tables.best_objectives(frame).iloc[0] == 6.27
+    assert tables.best_bounds(frame).iloc[0] == 6.27
+    gaps = tables.heuristic_gaps(frame)
+    assert gaps["gap_to_best_objective"].iloc[0] == pytest.approx(0.07 / 6.20)

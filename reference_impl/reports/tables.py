@@ -179,8 +179,10 @@ def gap_distribution(frame: pd.DataFrame) -> pd.DataFrame:
 
 def best_objectives(frame: pd.DataFrame) -> pd.Series:
     """Best evaluator-confirmed objective per problem over all runs (the least for minimisation,
-    the greatest for maximisation: the formulation's ``sense``)."""
-    feasible = frame[frame["objective"].notna()]
+    the greatest for maximisation: the formulation's ``sense``). A relaxation formulation's
+    objective (an ``SDP`` bound, e.g. ``sparse_pca.sdp_bound``) is a bound, not a solution's
+    value: it is left out (it counts in :func:`best_bounds`)."""
+    feasible = frame[frame["objective"].notna() & ~_relaxations(frame)]
     if feasible.empty:
         return pd.Series(dtype=float, name="objective")
     sign = pd.Series(np.where(_senses(feasible) == "max", -1.0, 1.0), index=feasible.index)
@@ -222,6 +224,19 @@ def heuristic_gaps(frame: pd.DataFrame) -> pd.DataFrame:
                      "best_objective": best, "gap_to_best_objective": relative_gap(run["objective"], best),
                      "solve_seconds": run["solve_seconds"]})
     return pd.DataFrame(rows, columns=columns).sort_values(["problem", "configuration"]).reset_index(drop=True)
+
+
+#: problem classes whose "objective" is the value of a relaxation (an upper bound of a maximisation)
+RELAXATION_CLASSES = ("SDP",)
+
+
+def _relaxations(frame: pd.DataFrame) -> pd.Series:
+    """Whether each row's formulation is a relaxation (its objective bounds the problem's)."""
+    from ..registry import formulations
+
+    known = formulations()
+    return pd.Series([getattr(known.get(f), "problem_class", "") in RELAXATION_CLASSES for f in frame["formulation"]],
+                     index=frame.index, dtype=bool)
 
 
 def _senses(frame: pd.DataFrame) -> np.ndarray:
