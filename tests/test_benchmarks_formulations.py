@@ -39,6 +39,10 @@ def test_solve_benchmarks_use_the_built_models_problem_class(monkeypatch):
         benchmark.setup(records, case, "highs")
 
 
+#: peers the project's extras cannot install here (ExKMC 0.0.3 does not build on Python >= 3.11)
+NOT_INSTALLABLE = ("exkmc",)
+
+
 def _peers():
     from reference_impl.solvers.adapters._peer import PeerSolver
     from reference_impl.solvers.registry import NATIVE_SOLVERS
@@ -66,6 +70,10 @@ def test_every_peer_runs_its_first_asv_case(peer, monkeypatch):
     first = f"{formulation_id}|{instance_id}|{json.dumps(params, sort_keys=True)}|{peer}"
     assert first in bench._native_cases()
     benchmark = bench.NativeSolvers()
+    if peer in NOT_INSTALLABLE:  # asv skips it, with the reason, instead of failing
+        with pytest.raises(NotImplementedError, match="not installed"):
+            benchmark.setup(first)
+        return
     benchmark.setup(first)  # raises NotImplementedError if the peer does not take its own case
     gap = benchmark.track_gap(first)  # through api.solve: the evaluator checks the peer's answer
     assert gap == gap or adapter.name in ("abess", "fasterrisk", "lasso_path", "l1_logistic")  # heuristics: no gap

@@ -29,16 +29,14 @@ from __future__ import annotations
 
 import time
 
-from ..native import NativeSolver
 from ..outcome import SolverOutcome
 from ._peer import PeerSolver
 from .imm import CLUSTERING_FORMULATIONS, CLUSTERING_OPTIONS, kmeans_options
 
 
-class ExKMC(NativeSolver):
-    """A peer package, with :class:`PeerSolver`'s probes, but deliberately not a ``PeerSolver``: the
-    peers extra cannot install ExKMC (it does not build), and every ``PeerSolver`` is expected to be
-    installed by it (tests/test_benchmarks_formulations.py runs each one's first asv case)."""
+class ExKMC(PeerSolver):
+    """ExKMC's threshold trees; the peers extra cannot install ExKMC 0.0.3 (it does not build on
+    Python >= 3.11), so here it answers ``not_installed``."""
 
     name = "exkmc"
     formulations = CLUSTERING_FORMULATIONS
@@ -50,8 +48,6 @@ class ExKMC(NativeSolver):
                     "does not compile on Python >= 3.11")
     benchmark_cases = (("clustering.tree_mccormick", "clust-n8-d2-D2", {"depth": 2}),
                        ("clustering.tree_convexified", "clust-iris-n12", {"depth": 2}))
-    version_suffix = ""
-    installed, version, missing = PeerSolver.installed, PeerSolver.version, PeerSolver.missing
 
     def run(self, formulation, instance, params, *, time_limit=60.0, rel_gap=1e-4, threads=1, seed=0,
             solver_options=None, verbose=False):
